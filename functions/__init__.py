@@ -1,0 +1,1 @@
+"""newsburst serving side: Lambda handlers and the torch-free inference runtime."""

@@ -1,0 +1,81 @@
+"""The bundle manifest and its verification.
+
+Tokenizer drift is the first failure operators of such systems meet: a bundle whose
+tokenizer or weights changed after export must be refused, naming the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from pydantic import BaseModel, Field, ValidationError
+
+MANIFEST = "manifest.json"
+
+
+class BundleError(RuntimeError):
+    """A bundle that is missing, incomplete or does not match its manifest."""
+
+
+class Manifest(BaseModel):
+    name: str
+    version: str  # content hash over every file's sha256
+    role: str  # "student" (Lambda) or "teacher" (GPU endpoint)
+    teacher_id: str
+    layers_kept: list[int]
+    num_layers: int
+    num_kv_heads: int
+    head_dim: int
+    vocab_size: int
+    quantization: str
+    context_window: int
+    local_token_budget: int  # prompt + new tokens this bundle serves before escalating
+    prompt_template_version: str
+    eos_token_ids: list[int]
+    tokenizer_sha256: str
+    files: dict[str, str]  # relative name -> sha256
+    metrics: dict[str, float | int | str] = Field(default_factory=dict)
+    created_at: str
+
+
+def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def content_version(files: dict[str, str]) -> str:
+    """A bundle version that changes whenever any file does."""
+    h = hashlib.sha256()
+    for name in sorted(files):
+        h.update(f"{name}={files[name]}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def read_manifest(folder: Path) -> Manifest:
+    path = folder / MANIFEST
+    if not folder.is_dir():
+        raise BundleError(f"bundle folder not found: {folder}")
+    if not path.exists():
+        raise BundleError(f"{folder} is not a bundle: {MANIFEST} is missing")
+    try:
+        return Manifest.model_validate_json(path.read_text())
+    except ValidationError as exc:
+        raise BundleError(f"{path} is not a valid manifest: {exc.errors()[0]['msg']}") from None
+
+
+def verify_bundle(folder: Path, manifest: Manifest) -> None:
+    """Check every file's sha256 and the tokenizer hash; raise naming the first mismatch."""
+    for name, expected in manifest.files.items():
+        path = folder / name
+        if not path.exists():
+            raise BundleError(f"bundle {folder}: file {name} listed in the manifest is missing")
+        if sha256_file(path) != expected:
+            raise BundleError(f"bundle {folder}: checksum mismatch for {name} (the file changed after export)")
+    if manifest.files.get("tokenizer.json") != manifest.tokenizer_sha256:
+        raise BundleError(f"bundle {folder}: tokenizer.json does not match the manifest's tokenizer_sha256")
+    if content_version(manifest.files) != manifest.version:
+        raise BundleError(f"bundle {folder}: manifest version does not match its file checksums")

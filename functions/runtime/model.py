@@ -1,0 +1,61 @@
+"""Open a bundle as a ready-to-run model: verified manifest, ORT session, tokenizer, prompt."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+from functions.runtime.manifest import BundleError, Manifest, read_manifest, verify_bundle
+from functions.runtime.prompt import PromptTemplate
+
+MODEL_FILE = "model.onnx"
+
+
+@dataclass
+class LocalModel:
+    folder: Path
+    manifest: Manifest
+    session: ort.InferenceSession
+    tokenizer: Tokenizer
+    template: PromptTemplate
+    load_seconds: float
+
+    def encode_prompt(self, article: str) -> list[int]:
+        return self.template.encode(self.tokenizer, article)
+
+
+def session_options(threads: int | None = None) -> ort.SessionOptions:
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = threads or len(os.sched_getaffinity(0))
+    opts.inter_op_num_threads = 1
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    return opts
+
+
+def open_session(path: Path, threads: int | None = None, providers: list[str] | None = None) -> ort.InferenceSession:
+    try:
+        return ort.InferenceSession(
+            str(path), session_options(threads), providers=providers or ["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # ORT raises its own Fail/InvalidGraph types
+        raise BundleError(f"cannot load ONNX graph {path}: {exc}") from None
+
+
+def load_model(folder: Path, threads: int | None = None, verify: bool = True) -> LocalModel:
+    """Load and (by default) verify a bundle. Raises BundleError with one clear line."""
+    start = time.perf_counter()
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    if verify:
+        verify_bundle(folder, manifest)
+    session = open_session(folder / MODEL_FILE, threads)
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    template = PromptTemplate.load(folder / "prompt_template.json")
+    if template.version != manifest.prompt_template_version:
+        raise BundleError(f"bundle {folder}: prompt template {template.version} != manifest's")
+    return LocalModel(folder, manifest, session, tokenizer, template, time.perf_counter() - start)

@@ -1,0 +1,100 @@
+"""Write a versioned, checksummed bundle atomically, and publish it to S3.
+
+Everything is written to a hidden sibling folder and renamed into place at the end, so a
+failed export never leaves a half bundle where a loader would find it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+from functions.runtime.manifest import MANIFEST, Manifest, content_version, sha256_file
+from functions.runtime.prompt import PromptTemplate
+from model_export.errors import ExportError
+
+GRAPH_FILES = ("model.onnx", "model.onnx.data", "genai_config.json")
+
+
+def ensure_writable(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(f"cannot create output folder {folder}: {exc.strerror}") from None
+    if not os.access(folder, os.W_OK):
+        raise ExportError(f"output folder {folder} is not writable")
+
+
+def write_bundle(
+    target: Path,
+    onnx_dir: Path,
+    tokenizer_json: Path,
+    template: PromptTemplate,
+    generation: dict,
+    meta: dict,
+) -> Manifest:
+    """Assemble ``target`` from a built graph; ``meta`` fills the manifest's descriptive fields."""
+    ensure_writable(target.parent)
+    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        for name in GRAPH_FILES:
+            if (onnx_dir / name).exists():
+                shutil.copyfile(onnx_dir / name, tmp / name)
+        shutil.copyfile(tokenizer_json, tmp / "tokenizer.json")
+        template.save(tmp / "prompt_template.json")
+        (tmp / "generation_config.json").write_text(json.dumps(generation, indent=2) + "\n")
+        files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())}
+        manifest = Manifest(
+            version=content_version(files),
+            tokenizer_sha256=files["tokenizer.json"],
+            prompt_template_version=template.version,
+            files=files,
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            **meta,
+        )
+        (tmp / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
+        old = target.parent / f".{target.name}.old-{os.getpid()}"
+        if target.exists():
+            target.rename(old)
+        tmp.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+        return manifest
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def publish(bundle: Path, manifest: Manifest, url: str) -> str:
+    """Upload to ``s3://bucket/prefix/<name>/<version>/``; the manifest goes last, as a commit marker.
+
+    boto3 honours AWS_ENDPOINT_URL itself, so any S3-compatible endpoint works.
+    """
+    import boto3
+
+    if not url.startswith("s3://") or len(url) <= 5:
+        raise ExportError(f"--publish wants s3://bucket/prefix, got {url!r}")
+    bucket, _, prefix = url[5:].partition("/")
+    base = "/".join(p for p in (prefix.strip("/"), manifest.name, manifest.version) if p)
+    s3 = boto3.client("s3")
+    try:
+        for name in [*sorted(manifest.files), MANIFEST]:
+            s3.upload_file(str(bundle / name), bucket, f"{base}/{name}")
+    except Exception as exc:  # botocore's ClientError / EndpointConnectionError / NoCredentialsError
+        raise ExportError(f"publish to s3://{bucket}/{base} failed: {exc}") from None
+    return f"s3://{bucket}/{base}/"
+
+
+def record_metrics(bundle: Path, metrics: dict) -> Manifest:
+    """Add measured figures to the manifest (it is not itself checksummed) atomically."""
+    path = bundle / MANIFEST
+    manifest = Manifest.model_validate_json(path.read_text())
+    manifest.metrics.update(metrics)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(manifest.model_dump_json(indent=2) + "\n")
+    tmp.replace(path)
+    return manifest

@@ -1,0 +1,108 @@
+"""Knowledge distillation of the student on the teacher's summaries.
+
+Loss on summary tokens only: cross-entropy to the teacher's top-k distribution (KL up to a
+constant) plus cross-entropy on the teacher's greedy tokens. Embeddings are frozen (they are
+tied to the output layer and hold a third of the weights). Checkpoints make it resumable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from model_export.targets import Target
+
+CKPT = "distill.ckpt"
+
+
+@dataclass(frozen=True)
+class DistillConfig:
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    kd_weight: float = 0.5
+    seed: int = 0
+    checkpoint_every: int = 8
+
+
+def _batch_loss(student, batch: list[Target], kd_weight: float, pad_id: int) -> torch.Tensor:
+    seqs = [t.prompt_ids + t.summary_ids for t in batch]
+    width = max(map(len, seqs))
+    ids = torch.tensor([s + [pad_id] * (width - len(s)) for s in seqs])
+    mask = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in seqs])
+    hidden = student.model(input_ids=ids, attention_mask=mask).last_hidden_state
+    kd_terms, ce_terms = [], []
+    for row, t in enumerate(batch):
+        p, n = len(t.prompt_ids), len(t.summary_ids)
+        # the logits at position p-1+i predict summary token i; the output layer runs on these only
+        logq = student.lm_head(hidden[row, p - 1 : p - 1 + n]).float().log_softmax(-1)
+        soft = t.topk_logprobs.softmax(-1)  # renormalised teacher top-k
+        kd_terms.append(-(soft * logq.gather(-1, t.topk_ids)).sum(-1))
+        ce_terms.append(-logq.gather(-1, torch.tensor(t.summary_ids)[:, None]).squeeze(-1))
+    kd, ce = torch.cat(kd_terms).mean(), torch.cat(ce_terms).mean()
+    return kd_weight * kd + (1 - kd_weight) * ce
+
+
+def _signature(cfg: DistillConfig, targets: list[Target], layers: list[int]) -> str:
+    blob = json.dumps({"cfg": cfg.__dict__, "ids": [t.article_id for t in targets], "layers": layers})
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def distill(student, targets: list[Target], cfg: DistillConfig, work_dir: Path, layers: list[int], pad_id: int) -> dict:
+    """Train in place; resume from ``work_dir/distill.ckpt`` when its signature matches."""
+    student.model.embed_tokens.weight.requires_grad_(False)
+    params = [p for p in student.parameters() if p.requires_grad]
+    optim = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=0.0)
+    rng = random.Random(cfg.seed)
+    schedule = []
+    for _ in range(cfg.epochs):
+        order = list(range(len(targets)))
+        rng.shuffle(order)
+        schedule += [order[i : i + cfg.batch_size] for i in range(0, len(order), cfg.batch_size)]
+    sig = _signature(cfg, targets, layers)
+    ckpt_path, done, losses = work_dir / CKPT, 0, []
+    if ckpt_path.exists():
+        ckpt = torch.load(ckpt_path, weights_only=False)
+        if ckpt["signature"] == sig:
+            student.load_state_dict(ckpt["student"])
+            optim.load_state_dict(ckpt["optim"])
+            done, losses = ckpt["step"], ckpt["losses"]
+    student.train()
+    bar = tqdm(total=len(schedule), initial=done, desc="distill", unit="step")
+    for step in range(done, len(schedule)):
+        loss = _batch_loss(student, [targets[i] for i in schedule[step]], cfg.kd_weight, pad_id)
+        optim.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optim.step()
+        losses.append(loss.item())
+        bar.update(1)
+        bar.set_postfix(loss=f"{losses[-1]:.3f}")
+        if (step + 1) % cfg.checkpoint_every == 0 or step + 1 == len(schedule):
+            tmp = ckpt_path.with_suffix(".tmp")
+            torch.save(
+                {
+                    "signature": sig,
+                    "student": student.state_dict(),
+                    "optim": optim.state_dict(),
+                    "step": step + 1,
+                    "losses": losses,
+                },
+                tmp,
+            )
+            tmp.replace(ckpt_path)
+    bar.close()
+    student.eval()
+    head = losses[: max(1, len(losses) // 5)]
+    tail = losses[-max(1, len(losses) // 5) :]
+    return {
+        "steps": len(schedule),
+        "loss_first": sum(head) / len(head) if head else 0.0,
+        "loss_last": sum(tail) / len(tail) if tail else 0.0,
+    }

@@ -1,0 +1,217 @@
+"""``newsburst export``: teacher -> targets -> distilled student -> ONNX fp32/int8 -> gate -> bundles."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tokenizers import Tokenizer
+
+from functions.runtime.kv_generate import KVCacheDecoder
+from functions.runtime.manifest import BundleError, read_manifest
+from functions.runtime.model import load_model, open_session
+from functions.runtime.prompt import PromptTemplate
+from functions.runtime.summarize import Summarizer
+from model_export import corpus
+from model_export.bundle_writer import ensure_writable, publish, record_metrics, write_bundle
+from model_export.errors import ExportError
+from model_export.onnx_build import build_onnx
+from model_export.profiles import TEACHER_MAX_NEW_TOKENS, Profile
+from model_export.quality_gate import compare
+
+log = logging.getLogger(__name__)
+
+EOS_TOKEN = "<|im_end|>"
+STUDENT_BUDGET = 1024  # prompt + new tokens served in the Lambda; longer goes to the GPU endpoint
+
+
+@dataclass
+class ExportReport:
+    profile: str
+    student_bundle: str = ""
+    teacher_bundle: str = ""
+    published: list[str] = field(default_factory=list)
+    metrics: dict = field(default_factory=dict)
+
+
+def _measure(bundle: Path, prompt_article: str, new_tokens: int = 32) -> dict:
+    summarize = Summarizer(load_model(bundle))
+    gen = summarize.decoder.greedy(summarize.model.encode_prompt(prompt_article), new_tokens, [])
+    model = summarize.model
+    size = sum(p.stat().st_size for p in bundle.iterdir())
+    return {
+        "load_seconds": round(model.load_seconds, 3),
+        "decode_tokens_per_second": round(gen.decode_tokens_per_second, 1),
+        "prefill_tokens_per_second": round(gen.prompt_tokens / gen.prefill_seconds, 1),
+        "size_mb": round(size / 2**20, 1),
+    }
+
+
+def _generation(max_new_tokens: int, eos_id: int) -> dict:
+    return {"max_new_tokens": max_new_tokens, "eos_token_ids": [eos_id], "do_sample": False}
+
+
+def _head_dim(config) -> int:
+    return getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+
+
+def _model_meta(config, role: str, teacher_id: str, layers: list[int], quant: str, budget: int) -> dict:
+    return {
+        "name": f"newsburst-{role}",
+        "role": role,
+        "teacher_id": teacher_id,
+        "layers_kept": layers,
+        "num_layers": config.num_hidden_layers,
+        "num_kv_heads": config.num_key_value_heads,
+        "head_dim": _head_dim(config),
+        "vocab_size": config.vocab_size,
+        "quantization": quant,
+        "context_window": config.max_position_embeddings,
+        "local_token_budget": budget,
+    }
+
+
+def run_export(
+    profile: Profile,
+    teacher: str | None,
+    out: Path,
+    cache_dir: Path,
+    publish_url: str | None = None,
+) -> ExportReport:
+    import torch
+
+    from model_export.distill import DistillConfig, distill
+    from model_export.student import student_from_teacher, tiny_random_student
+    from model_export.targets import teacher_targets
+    from model_export.teacher import load_teacher, resolve_teacher
+
+    started = time.perf_counter()
+    ensure_writable(out)
+    ensure_writable(cache_dir)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    source = resolve_teacher(teacher, cache_dir)
+    tokenizer_json = source.hf_folder / "tokenizer.json"
+    tokenizer = Tokenizer.from_file(str(tokenizer_json))
+    eos_id = tokenizer.token_to_id(EOS_TOKEN)
+    if eos_id is None:
+        raise ExportError(f"teacher tokenizer has no {EOS_TOKEN} token; only ChatML teachers are supported")
+    template = PromptTemplate()
+    teacher_model = load_teacher(source)
+    train, held = corpus.split(corpus.load_articles())
+    train, held = train[: profile.train_articles], held[: profile.eval_articles]
+    work = cache_dir / f"work-{profile.name}"
+    work.mkdir(parents=True, exist_ok=True)
+    report = ExportReport(profile=profile.name)
+
+    targets = teacher_targets(
+        teacher_model,
+        tokenizer,
+        template,
+        train,
+        teacher_id=source.teacher_id,
+        max_article_tokens=profile.max_article_tokens,
+        summary_tokens=profile.summary_tokens,
+        top_k=profile.top_k,
+        batch_size=profile.teacher_batch,
+        eos_id=eos_id,
+        cache_dir=cache_dir,
+    )
+    if profile.random_student:
+        student, layers = tiny_random_student(teacher_model)
+    else:
+        student, layers = student_from_teacher(teacher_model, profile.student_layers)
+    cfg = DistillConfig(epochs=profile.epochs, batch_size=profile.batch_size, learning_rate=profile.learning_rate)
+    report.metrics["distill"] = distill(student, targets, cfg, work, layers, pad_id=eos_id)
+
+    student_hf = work / "student_hf"
+    shutil.rmtree(student_hf, ignore_errors=True)
+    student.save_pretrained(student_hf)
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        if (source.hf_folder / name).exists():
+            shutil.copyfile(source.hf_folder / name, student_hf / name)
+    fp32 = build_onnx(student_hf, work / "student_fp32", "fp32", cache_dir / "builder")
+    int8 = build_onnx(student_hf, work / "student_int8", "int8", cache_dir / "builder")
+
+    # Quality gate on real-length held-out articles (never truncated here).
+    gate_prompts = [template.encode(tokenizer, a.text) for a in held[: profile.gate_articles]]
+    dims = (student.config.num_key_value_heads, _head_dim(student.config))
+    gate = compare(
+        KVCacheDecoder(open_session(fp32 / "model.onnx"), *dims),
+        KVCacheDecoder(open_session(int8 / "model.onnx"), *dims),
+        gate_prompts,
+        tokenizer.decode,
+        profile.summary_tokens,
+        [eos_id],
+        profile.gate_max_drop,
+    )
+    report.metrics["gate"] = {"rouge_lsum_vs_fp32": gate.rouge_lsum_vs_fp32, "token_agreement": gate.token_agreement}
+    if not gate.passed:
+        raise ExportError(f"quality gate failed: {gate.explain()}; bundle not written")
+
+    student_dir = out / "student"
+    manifest = write_bundle(
+        student_dir,
+        int8,
+        tokenizer_json,
+        template,
+        _generation(profile.serve_max_new_tokens, eos_id),
+        {
+            **_model_meta(
+                student.config, "student", source.teacher_id, layers, "int8-weight-only-matmulnbits", STUDENT_BUDGET
+            ),
+            "eos_token_ids": [eos_id],
+            "metrics": {
+                "profile": profile.name,
+                "gate_rouge_lsum_vs_fp32": gate.rouge_lsum_vs_fp32,
+                "gate_token_agreement": gate.token_agreement,
+                "distill_loss_first": round(report.metrics["distill"]["loss_first"], 4),
+                "distill_loss_last": round(report.metrics["distill"]["loss_last"], 4),
+            },
+        },
+    )
+    report.student_bundle = str(student_dir)
+
+    teacher_dir = out / "teacher"
+    if not _is_current(teacher_dir, source.teacher_id, template.version):
+        t_int8 = build_onnx(source.hf_folder, cache_dir / "teacher_int8", "int8", cache_dir / "builder")
+        write_bundle(
+            teacher_dir,
+            t_int8,
+            tokenizer_json,
+            template,
+            _generation(TEACHER_MAX_NEW_TOKENS, eos_id),
+            {
+                **_model_meta(
+                    teacher_model.config,
+                    "teacher",
+                    source.teacher_id,
+                    list(range(teacher_model.config.num_hidden_layers)),
+                    "int8-weight-only-matmulnbits",
+                    teacher_model.config.max_position_embeddings,
+                ),
+                "eos_token_ids": [eos_id],
+            },
+        )
+    report.teacher_bundle = str(teacher_dir)
+
+    probe = held[0].text
+    for key, bundle in (("student_bundle", student_dir), ("teacher_bundle", teacher_dir)):
+        report.metrics[key] = _measure(bundle, probe)
+        record_metrics(bundle, report.metrics[key])
+    report.metrics["student_version"] = manifest.version
+    report.metrics["export_seconds"] = round(time.perf_counter() - started, 1)
+    if publish_url:
+        for bundle in (student_dir, teacher_dir):
+            report.published.append(publish(bundle, read_manifest(bundle), publish_url))
+    return report
+
+
+def _is_current(bundle: Path, teacher_id: str, template_version: str) -> bool:
+    try:
+        m = read_manifest(bundle)
+    except BundleError:
+        return False
+    return m.teacher_id == teacher_id and m.prompt_template_version == template_version

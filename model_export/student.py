@@ -1,0 +1,50 @@
+"""Build the student: a subset of the teacher's layers, same tokenizer and embeddings."""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+
+
+def kept_layers(teacher_layers: int, keep: int) -> list[int]:
+    """Evenly spaced layer indices, always including the first and the last layer."""
+    if not 1 <= keep <= teacher_layers:
+        raise ValueError(f"cannot keep {keep} of {teacher_layers} layers")
+    if keep == 1:
+        return [0]
+    return sorted({round(i * (teacher_layers - 1) / (keep - 1)) for i in range(keep)})
+
+
+def student_from_teacher(teacher, keep: int):
+    """A smaller copy of the teacher initialised with its own weights for the kept layers."""
+    layers = kept_layers(teacher.config.num_hidden_layers, keep)
+    config = copy.deepcopy(teacher.config)
+    config.num_hidden_layers = len(layers)
+    config.layer_types = None  # recomputed for the new depth by the config class
+    student = type(teacher)(config)
+    state = teacher.state_dict()
+    mapped = {}
+    for name, tensor in state.items():
+        if name.startswith("model.layers."):
+            idx = int(name.split(".")[2])
+            if idx not in layers:
+                continue
+            name = name.replace(f"model.layers.{idx}.", f"model.layers.{layers.index(idx)}.", 1)
+        mapped[name] = tensor
+    student.load_state_dict(mapped, strict=False)
+    student.tie_weights()
+    return student, layers
+
+
+def tiny_random_student(teacher, seed: int = 0):
+    """A small random config with the teacher's vocabulary: for tests, not for quality."""
+    torch.manual_seed(seed)
+    config = copy.deepcopy(teacher.config)
+    config.hidden_size, config.intermediate_size = 64, 128
+    config.num_hidden_layers, config.num_attention_heads, config.num_key_value_heads = 2, 4, 2
+    config.head_dim = 16
+    config.layer_types = None
+    student = type(teacher)(config)
+    student.tie_weights()
+    return student, []
