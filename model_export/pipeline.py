@@ -122,7 +122,7 @@ def run_export(
     if profile.random_student:
         student, layers = tiny_random_student(teacher_model)
     else:
-        student, layers = student_from_teacher(teacher_model, profile.student_layers)
+        student, layers = student_from_teacher(teacher_model, profile.student_layers, profile.student_head_layers)
     cfg = DistillConfig(epochs=profile.epochs, batch_size=profile.batch_size, learning_rate=profile.learning_rate)
     report.metrics["distill"] = distill(student, targets, cfg, work, layers, pad_id=eos_id)
 

@@ -15,7 +15,8 @@ TEACHER_MAX_NEW_TOKENS = 96  # the teacher bundle's budget, whatever the profile
 @dataclass(frozen=True)
 class Profile:
     name: str
-    student_layers: int  # layers kept from the teacher (evenly spaced, first and last included)
+    student_layers: int  # layers kept from the teacher ...
+    student_head_layers: int  # ... of which this many from the start, the rest from the end
     train_articles: int
     eval_articles: int
     max_article_tokens: int  # article tokens kept in the distillation prompt
@@ -31,49 +32,23 @@ class Profile:
     serve_max_new_tokens: int = TEACHER_MAX_NEW_TOKENS  # the student bundle's generation budget
 
 
+# fmt: off
 PROFILES: dict[str, Profile] = {
     "tiny": Profile(
-        name="tiny",
-        student_layers=2,
-        train_articles=4,
-        eval_articles=2,
-        max_article_tokens=96,
-        summary_tokens=12,
-        epochs=1,
-        batch_size=2,
-        learning_rate=1e-3,
-        top_k=8,
-        random_student=True,
-        teacher_batch=4,
-        gate_articles=2,
-        gate_max_drop=1.0,
-        serve_max_new_tokens=12,
+        name="tiny", student_layers=2, student_head_layers=1, train_articles=4, eval_articles=2,
+        max_article_tokens=96, summary_tokens=12, epochs=1, batch_size=2, learning_rate=1e-3, top_k=8,
+        random_student=True, teacher_batch=4, gate_articles=2, gate_max_drop=1.0, serve_max_new_tokens=12,
     ),
     "quick": Profile(
-        name="quick",
-        student_layers=12,
-        train_articles=64,
-        eval_articles=24,
-        max_article_tokens=320,
-        summary_tokens=64,
-        epochs=2,
-        batch_size=4,
-        learning_rate=2e-4,
-        top_k=32,
+        name="quick", student_layers=12, student_head_layers=3, train_articles=128, eval_articles=30,
+        max_article_tokens=320, summary_tokens=64, epochs=3, batch_size=4, learning_rate=5e-4, top_k=32,
     ),
     "full": Profile(
-        name="full",
-        student_layers=16,
-        train_articles=270,
-        eval_articles=30,
-        max_article_tokens=512,
-        summary_tokens=80,
-        epochs=4,
-        batch_size=4,
-        learning_rate=1e-4,
-        top_k=64,
+        name="full", student_layers=16, student_head_layers=6, train_articles=270, eval_articles=30,
+        max_article_tokens=512, summary_tokens=80, epochs=4, batch_size=4, learning_rate=2e-4, top_k=64,
     ),
 }
+# fmt: on
 
 
 def get_profile(name: str) -> Profile:

@@ -7,18 +7,21 @@ import copy
 import torch
 
 
-def kept_layers(teacher_layers: int, keep: int) -> list[int]:
-    """Evenly spaced layer indices, always including the first and the last layer."""
-    if not 1 <= keep <= teacher_layers:
-        raise ValueError(f"cannot keep {keep} of {teacher_layers} layers")
-    if keep == 1:
-        return [0]
-    return sorted({round(i * (teacher_layers - 1) / (keep - 1)) for i in range(keep)})
+def kept_layers(teacher_layers: int, keep: int, head: int) -> list[int]:
+    """The first ``head`` layers and the last ``keep - head``: one contiguous middle block is dropped.
+
+    Measured on SmolLM2-135M (KD+CE loss of the undistilled 12-layer student on teacher
+    summaries, 30-layer teacher = 0.97): evenly spaced layers 15.1, first 10 + last 2 16.7,
+    first 6 + last 6 9.0, first 3 + last 9 7.5; keeping the top block-influence layers 13.3.
+    """
+    if not 0 <= head <= keep <= teacher_layers:
+        raise ValueError(f"cannot keep {keep} of {teacher_layers} layers with {head} from the start")
+    return list(range(head)) + list(range(teacher_layers - (keep - head), teacher_layers))
 
 
-def student_from_teacher(teacher, keep: int):
+def student_from_teacher(teacher, keep: int, head: int):
     """A smaller copy of the teacher initialised with its own weights for the kept layers."""
-    layers = kept_layers(teacher.config.num_hidden_layers, keep)
+    layers = kept_layers(teacher.config.num_hidden_layers, keep, head)
     config = copy.deepcopy(teacher.config)
     config.num_hidden_layers = len(layers)
     config.layer_types = None  # recomputed for the new depth by the config class

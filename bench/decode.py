@@ -1,0 +1,163 @@
+"""Decode benchmark: the same prompt and the same 64 greedy tokens through every engine, one run.
+
+Rows: PyTorch eager teacher, the teacher bundle, the student bundle, and llama.cpp on the
+same GGUF (when llama-cpp-python is installed). Each engine runs in its own fresh process so
+load time and peak RSS are its own. Columns: load s, prefill tok/s, decode tok/s, peak RSS
+and the decode ratio to llama.cpp.
+
+    python bench/decode.py [--bundles build/bundles] [--tokens 64] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from functions.tables import emit  # noqa: E402
+
+
+def _prompt_ids(tokenizer_json: Path) -> list[int]:
+    from tokenizers import Tokenizer
+
+    from functions.runtime.prompt import PromptTemplate
+    from model_export.corpus import load_articles, split
+
+    article = split(load_articles())[1][0].text  # first held-out article, ~460 prompt tokens
+    return PromptTemplate().encode(Tokenizer.from_file(str(tokenizer_json)), article)
+
+
+def _worker_ort(bundle: Path, ids: list[int], n: int) -> dict:
+    t0 = time.perf_counter()
+    from functions.runtime.model import load_model
+    from functions.runtime.summarize import Summarizer
+
+    summarize = Summarizer(load_model(bundle))
+    load = time.perf_counter() - t0
+    gen = summarize.decoder.greedy(ids, n, [])
+    return {"load_s": load, "prefill_s": gen.prefill_seconds, "decode_s": gen.decode_seconds}
+
+
+def _worker_torch(folder: Path, ids: list[int], n: int) -> dict:
+    t0 = time.perf_counter()
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32).eval()
+    load = time.perf_counter() - t0
+    with torch.inference_mode():
+        t0 = time.perf_counter()
+        out = model(torch.tensor([ids]), use_cache=True)
+        prefill = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        for _ in range(n - 1):
+            nxt = out.logits[:, -1].argmax(-1, keepdim=True)
+            out = model(nxt, past_key_values=out.past_key_values, use_cache=True)
+        decode = time.perf_counter() - t0
+    return {"load_s": load, "prefill_s": prefill, "decode_s": decode}
+
+
+def _worker_llamacpp(gguf: Path, ids: list[int], n: int) -> dict:
+    import os
+
+    t0 = time.perf_counter()
+    from llama_cpp import Llama
+
+    llm = Llama(model_path=str(gguf), n_ctx=2048, n_threads=len(os.sched_getaffinity(0)), verbose=False)
+    load = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    stream = llm.generate(ids, top_k=1, temp=0.0, reset=True)
+    next(stream)  # first token = prefill + one sample
+    prefill = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for _ in range(n - 1):
+        next(stream)
+    return {"load_s": load, "prefill_s": prefill, "decode_s": time.perf_counter() - t0}
+
+
+WORKERS = {"ort": _worker_ort, "torch": _worker_torch, "llamacpp": _worker_llamacpp}
+
+
+def _run(kind: str, target: Path, ids_file: Path, n: int) -> dict | None:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--worker", kind, str(target), str(ids_file), str(n)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        print(f"{kind} {target}: failed: {(proc.stderr.strip().splitlines() or ['?'])[-1]}", file=sys.stderr)
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bundles", type=Path, default=ROOT / "build/bundles")
+    parser.add_argument("--tokens", type=int, default=64)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        kind, target, ids_file, n = args.worker
+        res = WORKERS[kind](Path(target), json.loads(Path(ids_file).read_text()), int(n))
+        res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(json.dumps(res))
+        return 0
+
+    from functions.runtime.manifest import read_manifest
+    from model_export.teacher import default_gguf_path
+
+    teacher_m = read_manifest(args.bundles / "teacher")
+    ids = _prompt_ids(args.bundles / "teacher" / "tokenizer.json")
+    ids_file = args.bundles.parent / "bench_prompt_ids.json"
+    ids_file.write_text(json.dumps(ids))
+    gguf = default_gguf_path()
+    teacher_hf = next((ROOT / ".cache/newsburst").glob("teacher-*/"), None)
+    engines = [
+        ("pytorch eager teacher", "torch", teacher_hf),
+        ("teacher bundle", "ort", args.bundles / "teacher"),
+        ("student bundle", "ort", args.bundles / "student"),
+    ]
+    try:
+        import llama_cpp  # noqa: F401
+
+        engines.append(("llama.cpp teacher " + gguf.name.split(".")[-2], "llamacpp", gguf))
+    except ImportError:
+        print("llama-cpp-python not installed: no llama.cpp row (pip install -e '.[llamacpp]')", file=sys.stderr)
+    rows = []
+    for label, kind, target in engines:
+        if target is None:
+            continue
+        res = _run(kind, target, ids_file, args.tokens)
+        if res:
+            rows.append(
+                {
+                    "engine": label,
+                    "load_s": round(res["load_s"], 3),
+                    "prefill_tok_s": round(len(ids) / res["prefill_s"], 1),
+                    "decode_tok_s": round((args.tokens - 1) / res["decode_s"], 1),
+                    "peak_rss_mb": round(res["peak_rss_mb"], 0),
+                }
+            )
+    ref = next((r["decode_tok_s"] for r in rows if r["engine"].startswith("llama.cpp")), None)
+    for r in rows:
+        r["x_llamacpp"] = round(r["decode_tok_s"] / ref, 2) if ref else "n/a"
+    emit(
+        {"prompt_tokens": len(ids), "new_tokens": args.tokens, "teacher": teacher_m.teacher_id, "rows": rows},
+        rows,
+        args.json,
+        f"decode bench: {len(ids)} prompt tokens, {args.tokens} greedy tokens",
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

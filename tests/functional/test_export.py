@@ -1,0 +1,162 @@
+"""The real export pipeline on the tiny profile, and the bundle it writes."""
+
+from __future__ import annotations
+
+import json
+import socket
+
+import numpy as np
+import pytest
+
+from functions.cli import main
+from functions.runtime.kv_generate import KVCacheDecoder
+from functions.runtime.manifest import BundleError, read_manifest, sha256_file
+from functions.runtime.model import load_model, open_session
+from functions.runtime.summarize import Summarizer
+from tests.conftest import CACHE, ROOT
+
+EXPECTED_FILES = {
+    "model.onnx",
+    "model.onnx.data",
+    "tokenizer.json",
+    "prompt_template.json",
+    "generation_config.json",
+    "genai_config.json",
+}
+ARTICLE = json.loads((ROOT / "events/news/lee-170.json").read_text())["body"]
+
+
+def test_bundles_are_complete_checksummed_and_atomic(tiny_export):
+    out, report = tiny_export
+    for role in ("student", "teacher"):
+        bundle = out / role
+        m = read_manifest(bundle)
+        assert set(m.files) == EXPECTED_FILES
+        assert all(sha256_file(bundle / name) == digest for name, digest in m.files.items())
+        assert m.role == role and m.tokenizer_sha256 == m.files["tokenizer.json"]
+        assert m.quantization == "int8-weight-only-matmulnbits"
+        assert m.metrics["load_seconds"] > 0 and m.metrics["size_mb"] > 0
+    assert read_manifest(out / "teacher").num_layers == 30
+    assert not [p for p in out.iterdir() if p.name.startswith(".")], "temporary folders left behind"
+    assert report.metrics["gate"]["token_agreement"] >= 0
+
+
+def test_int8_graph_uses_weight_only_matmulnbits_8bit(tiny_export):
+    import onnx
+
+    graph = onnx.load(str(tiny_export[0] / "student" / "model.onnx"), load_external_data=False).graph
+    nbits = [n for n in graph.node if n.op_type == "MatMulNBits"]
+    assert nbits, "no MatMulNBits node: the graph is not weight-only quantized"
+    assert all(next(a.i for a in n.attribute if a.name == "bits") == 8 for n in nbits)
+    assert not [n for n in graph.node if n.op_type in ("DynamicQuantizeLinear", "MatMulInteger")]
+    assert {i.name for i in graph.input} >= {"past_key_values.0.key", "past_key_values.0.value"}
+    assert {o.name for o in graph.output} >= {"present.0.key", "present.0.value"}
+
+
+def test_onnx_fp32_matches_pytorch_for_prefill_and_three_decode_steps(tiny_export, tokenizer):
+    """Tolerance: max |logit difference| <= 1e-3 (fp32 graph against PyTorch eager, same weights)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    work = CACHE / "work-tiny"
+    model = AutoModelForCausalLM.from_pretrained(work / "student_hf", dtype=torch.float32).eval()
+    cfg = model.config
+    decoder = KVCacheDecoder(open_session(work / "student_fp32" / "model.onnx"), cfg.num_key_value_heads, cfg.head_dim)
+    ids = tokenizer.encode(ARTICLE[:300], add_special_tokens=False).ids
+    logits, past = decoder.step(np.asarray([ids], np.int64), len(ids), decoder.empty_cache())
+    with torch.inference_mode():
+        ref = model(torch.tensor([ids]), use_cache=True)
+        assert np.abs(logits[0] - ref.logits[0].numpy()).max() <= 1e-3
+        total = len(ids)
+        for _ in range(3):
+            nxt = int(ref.logits[0, -1].argmax())
+            total += 1
+            logits, past = decoder.step(np.asarray([[nxt]], np.int64), total, past)
+            ref = model(torch.tensor([[nxt]]), past_key_values=ref.past_key_values, use_cache=True)
+            assert np.abs(logits[0, -1] - ref.logits[0, -1].numpy()).max() <= 1e-3
+
+
+def test_kv_cache_decoding_equals_rerunning_the_whole_sequence(tiny_export):
+    summarize = Summarizer(load_model(tiny_export[0] / "student"))
+    ids = summarize.model.encode_prompt(ARTICLE)
+    cached = summarize.decoder.greedy(ids, 6, []).token_ids
+    seq, uncached = list(ids), []
+    for _ in range(6):  # no cache: the whole sequence every step
+        logits, _ = summarize.decoder.step(np.asarray([seq], np.int64), len(seq), summarize.decoder.empty_cache())
+        uncached.append(int(logits[0, -1].argmax()))
+        seq.append(uncached[-1])
+    assert cached == uncached
+
+
+def test_tampered_tokenizer_is_refused_naming_the_file(student_bundle_copy, capsys):
+    tok = student_bundle_copy / "tokenizer.json"
+    tok.write_text(tok.read_text().replace('"<|im_end|>"', '"<|im_stop|>"', 1))
+    with pytest.raises(BundleError, match=r"tokenizer\.json"):
+        load_model(student_bundle_copy)
+    data = ROOT / "model_export/data/lee_heldout_refs.jsonl"
+    assert main(["eval", str(student_bundle_copy), "--data", str(data), "--limit", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "checksum mismatch for tokenizer.json" in err[0]
+
+
+def test_missing_graph_file_is_refused(student_bundle_copy):
+    (student_bundle_copy / "model.onnx.data").unlink()
+    with pytest.raises(BundleError, match=r"model\.onnx\.data.*missing"):
+        load_model(student_bundle_copy)
+
+
+def test_eval_prints_bundle_teacher_and_lead3_as_json(tiny_export, capsys, tmp_path):
+    rows = (ROOT / "model_export/data/lee_heldout_refs.jsonl").read_text().splitlines()[:2]
+    data = tmp_path / "eval.jsonl"
+    data.write_text("\n".join(rows) + "\n")
+    assert main(["eval", str(tiny_export[0] / "student"), "--data", str(data), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["articles"] == 2
+    for system in ("bundle", "teacher", "lead3"):
+        assert set(result[system]) >= {"rouge1", "rouge2", "rougeLsum"}
+        assert 0 <= result[system]["rougeLsum"] <= 100
+    assert result["lead3"]["rouge1"] > 20  # lead-3 overlaps a human summary of the same article
+
+
+def test_eval_rejects_a_malformed_data_file(tiny_export, tmp_path, capsys):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "article": "x"}\n')
+    assert main(["eval", str(tiny_export[0] / "student"), "--data", str(bad)]) == 2
+    assert "bad.jsonl:1: missing field(s) reference" in capsys.readouterr().err
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_publish_uploads_the_bundle_to_an_s3_compatible_server(tiny_export, monkeypatch):
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from model_export.bundle_writer import publish
+
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+        for key, value in {
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }.items():
+            monkeypatch.setenv(key, value)
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="models")
+        bundle = tiny_export[0] / "student"
+        m = read_manifest(bundle)
+        url = publish(bundle, m, "s3://models/newsburst")
+        assert url == f"s3://models/newsburst/{m.name}/{m.version}/"
+        keys = {o["Key"] for o in s3.list_objects_v2(Bucket="models")["Contents"]}
+        assert keys == {f"newsburst/{m.name}/{m.version}/{n}" for n in [*m.files, "manifest.json"]}
+        body = s3.get_object(Bucket="models", Key=f"newsburst/{m.name}/{m.version}/tokenizer.json")["Body"].read()
+        assert body == (bundle / "tokenizer.json").read_bytes()
+    finally:
+        server.stop()
