@@ -63,3 +63,11 @@ def read_eval_jsonl(path: Path) -> list[dict]:
     if not rows:
         raise ExportError(f"{path}: no evaluation rows")
     return rows
+
+
+HELD_OUT_REFERENCES = Path(__file__).parent / "data" / "lee_heldout_refs.jsonl"
+
+
+def held_out_references() -> dict[str, str]:
+    """Human reference summaries of the held-out articles, by article id (see data/README.md)."""
+    return {row["id"]: row["reference"] for row in read_eval_jsonl(HELD_OUT_REFERENCES)}

@@ -135,19 +135,21 @@ def run_export(
     fp32 = build_onnx(student_hf, work / "student_fp32", "fp32", cache_dir / "builder")
     int8 = build_onnx(student_hf, work / "student_int8", "int8", cache_dir / "builder")
 
-    # Quality gate on real-length held-out articles (never truncated here).
-    gate_prompts = [template.encode(tokenizer, a.text) for a in held[: profile.gate_articles]]
+    # Quality gate on real-length held-out articles (never truncated here) with human references.
+    refs = corpus.held_out_references()
+    gate_articles = [a for a in held if a.id in refs][: profile.gate_articles]
     dims = (student.config.num_key_value_heads, _head_dim(student.config))
     gate = compare(
         KVCacheDecoder(open_session(fp32 / "model.onnx"), *dims),
         KVCacheDecoder(open_session(int8 / "model.onnx"), *dims),
-        gate_prompts,
+        [template.encode(tokenizer, a.text) for a in gate_articles],
+        [refs[a.id] for a in gate_articles],
         tokenizer.decode,
-        profile.summary_tokens,
+        profile.serve_max_new_tokens,
         [eos_id],
         profile.gate_max_drop,
     )
-    report.metrics["gate"] = {"rouge_lsum_vs_fp32": gate.rouge_lsum_vs_fp32, "token_agreement": gate.token_agreement}
+    report.metrics["gate"] = gate.as_dict()
     if not gate.passed:
         raise ExportError(f"quality gate failed: {gate.explain()}; bundle not written")
 
@@ -165,8 +167,7 @@ def run_export(
             "eos_token_ids": [eos_id],
             "metrics": {
                 "profile": profile.name,
-                "gate_rouge_lsum_vs_fp32": gate.rouge_lsum_vs_fp32,
-                "gate_token_agreement": gate.token_agreement,
+                **{f"gate_{k}": v for k, v in gate.as_dict().items()},
                 "distill_loss_first": round(report.metrics["distill"]["loss_first"], 4),
                 "distill_loss_last": round(report.metrics["distill"]["loss_last"], 4),
             },
