@@ -59,7 +59,7 @@ def _worker_torch(folder: Path, ids: list[int], n: int) -> dict:
         t0 = time.perf_counter()
         for _ in range(n - 1):
             nxt = out.logits[:, -1].argmax(-1, keepdim=True)
-            out = model(nxt, past_key_values=out.past_key_values, use_cache=True)
+            out = model(nxt, cache=out.cache, use_cache=True)
         decode = time.perf_counter() - t0
     return {"load_s": load, "prefill_s": prefill, "decode_s": decode}
 

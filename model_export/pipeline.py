@@ -21,10 +21,12 @@ from model_export.errors import ExportError
 from model_export.onnx_build import build_onnx
 from model_export.profiles import TEACHER_MAX_NEW_TOKENS, Profile
 from model_export.quality_gate import compare
+from model_export.shared_embedding import share_quantized_embedding
 
 log = logging.getLogger(__name__)
 
 EOS_TOKEN = "<|im_end|>"
+QUANTIZATION = "int8-weight-only-matmulnbits-shared-embedding"  # bump when the graph recipe changes
 STUDENT_BUDGET = 1024  # prompt + new tokens served in the Lambda; longer goes to the GPU endpoint
 
 
@@ -134,6 +136,7 @@ def run_export(
             shutil.copyfile(source.hf_folder / name, student_hf / name)
     fp32 = build_onnx(student_hf, work / "student_fp32", "fp32", cache_dir / "builder")
     int8 = build_onnx(student_hf, work / "student_int8", "int8", cache_dir / "builder")
+    share_quantized_embedding(int8)
 
     # Quality gate on real-length held-out articles (never truncated here) with human references.
     refs = corpus.held_out_references()
@@ -161,9 +164,7 @@ def run_export(
         template,
         _generation(profile.serve_max_new_tokens, eos_id),
         {
-            **_model_meta(
-                student.config, "student", source.teacher_id, layers, "int8-weight-only-matmulnbits", STUDENT_BUDGET
-            ),
+            **_model_meta(student.config, "student", source.teacher_id, layers, QUANTIZATION, STUDENT_BUDGET),
             "eos_token_ids": [eos_id],
             "metrics": {
                 "profile": profile.name,
@@ -178,6 +179,7 @@ def run_export(
     teacher_dir = out / "teacher"
     if not _is_current(teacher_dir, source.teacher_id, template.version):
         t_int8 = build_onnx(source.hf_folder, cache_dir / "teacher_int8", "int8", cache_dir / "builder")
+        share_quantized_embedding(t_int8)
         write_bundle(
             teacher_dir,
             t_int8,
@@ -190,7 +192,7 @@ def run_export(
                     "teacher",
                     source.teacher_id,
                     list(range(teacher_model.config.num_hidden_layers)),
-                    "int8-weight-only-matmulnbits",
+                    QUANTIZATION,
                     teacher_model.config.max_position_embeddings,
                 ),
                 "eos_token_ids": [eos_id],
@@ -215,4 +217,4 @@ def _is_current(bundle: Path, teacher_id: str, template_version: str) -> bool:
         m = read_manifest(bundle)
     except BundleError:
         return False
-    return m.teacher_id == teacher_id and m.prompt_template_version == template_version
+    return (m.teacher_id, m.prompt_template_version, m.quantization) == (teacher_id, template_version, QUANTIZATION)

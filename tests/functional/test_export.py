@@ -13,6 +13,7 @@ from functions.runtime.kv_generate import KVCacheDecoder
 from functions.runtime.manifest import BundleError, read_manifest, sha256_file
 from functions.runtime.model import load_model, open_session
 from functions.runtime.summarize import Summarizer
+from model_export.pipeline import QUANTIZATION
 from tests.conftest import CACHE, ROOT
 
 EXPECTED_FILES = {
@@ -34,7 +35,7 @@ def test_bundles_are_complete_checksummed_and_atomic(tiny_export):
         assert set(m.files) == EXPECTED_FILES
         assert all(sha256_file(bundle / name) == digest for name, digest in m.files.items())
         assert m.role == role and m.tokenizer_sha256 == m.files["tokenizer.json"]
-        assert m.quantization == "int8-weight-only-matmulnbits"
+        assert m.quantization == QUANTIZATION
         assert m.metrics["load_seconds"] > 0 and m.metrics["size_mb"] > 0
     assert read_manifest(out / "teacher").num_layers == 30
     assert not [p for p in out.iterdir() if p.name.startswith(".")], "temporary folders left behind"
@@ -49,6 +50,9 @@ def test_int8_graph_uses_weight_only_matmulnbits_8bit(tiny_export):
     assert nbits, "no MatMulNBits node: the graph is not weight-only quantized"
     assert all(next(a.i for a in n.attribute if a.name == "bits") == 8 for n in nbits)
     assert not [n for n in graph.node if n.op_type in ("DynamicQuantizeLinear", "MatMulInteger")]
+    # the input embedding reads the output layer's 8-bit weights; no float copy of the table
+    assert [n for n in graph.node if n.op_type == "GatherBlockQuantized"]
+    assert "model.embed_tokens.weight" not in {i.name for i in graph.initializer}
     assert {i.name for i in graph.input} >= {"past_key_values.0.key", "past_key_values.0.value"}
     assert {o.name for o in graph.output} >= {"present.0.key", "present.0.value"}
 
@@ -72,7 +76,7 @@ def test_onnx_fp32_matches_pytorch_for_prefill_and_three_decode_steps(tiny_expor
             nxt = int(ref.logits[0, -1].argmax())
             total += 1
             logits, past = decoder.step(np.asarray([[nxt]], np.int64), total, past)
-            ref = model(torch.tensor([[nxt]]), past_key_values=ref.past_key_values, use_cache=True)
+            ref = model(torch.tensor([[nxt]]), cache=ref.cache, use_cache=True)
             assert np.abs(logits[0, -1] - ref.logits[0, -1].numpy()).max() <= 1e-3
 
 
