@@ -121,6 +121,11 @@ def run_export(
         eos_id=eos_id,
         cache_dir=cache_dir,
     )
+    # Measured on quick: training only on the 64 of 128 teacher summaries that end in EOS
+    # within 96 tokens gave ROUGE-Lsum 22.9 against 25.4 with every summary at 64 tokens, so
+    # all summaries are kept; the share that is complete is reported.
+    complete = sum(t.summary_ids[-1] == eos_id for t in targets)
+    report.metrics["targets"] = {"teacher_summaries": len(targets), "ending_in_eos": complete}
     if profile.random_student:
         student, layers = tiny_random_student(teacher_model)
     else:

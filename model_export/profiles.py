@@ -41,11 +41,11 @@ PROFILES: dict[str, Profile] = {
     ),
     "quick": Profile(
         name="quick", student_layers=12, student_head_layers=3, train_articles=128, eval_articles=30,
-        max_article_tokens=320, summary_tokens=64, epochs=3, batch_size=4, learning_rate=5e-4, top_k=32,
+        max_article_tokens=320, summary_tokens=96, epochs=3, batch_size=4, learning_rate=5e-4, top_k=32,
     ),
     "full": Profile(
         name="full", student_layers=16, student_head_layers=6, train_articles=270, eval_articles=30,
-        max_article_tokens=512, summary_tokens=80, epochs=4, batch_size=4, learning_rate=2e-4, top_k=64,
+        max_article_tokens=512, summary_tokens=96, epochs=4, batch_size=4, learning_rate=2e-4, top_k=64,
     ),
 }
 # fmt: on

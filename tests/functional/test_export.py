@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -164,3 +165,22 @@ def test_publish_uploads_the_bundle_to_an_s3_compatible_server(tiny_export, monk
         assert body == (bundle / "tokenizer.json").read_bytes()
     finally:
         server.stop()
+
+
+def test_summarize_command_answers_every_sample_news_item(tiny_export, capsys):
+    files = sorted(str(p) for p in (ROOT / "events/news").glob("*.json"))
+    assert main(["summarize", *files, "--bundle", str(tiny_export[0] / "student"), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["model_version"] == read_manifest(tiny_export[0] / "student").version
+    assert [s["id"] for s in result["summaries"]] == [json.loads(Path(f).read_text())["id"] for f in files]
+    assert all(s["tokens_out"] <= 12 and s["tokens_in"] > 100 for s in result["summaries"])
+
+
+def test_eval_table_is_readable_by_default(tiny_export, capsys, tmp_path):
+    data = tmp_path / "one.jsonl"
+    data.write_text((ROOT / "model_export/data/lee_heldout_refs.jsonl").read_text().splitlines()[0] + "\n")
+    assert main(["eval", str(tiny_export[0] / "student"), "--data", str(data)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("ROUGE F1 x100 on 1 articles")
+    assert lines[1].split() == ["system", "rouge1", "rouge2", "rougeLsum", "decode_tok_s"]
+    assert [line.split()[0] for line in lines[3:]] == ["bundle", "teacher", "lead3"]
