@@ -35,7 +35,7 @@ class Manifest(BaseModel):
     eos_token_ids: list[int]
     tokenizer_sha256: str
     files: dict[str, str]  # relative name -> sha256
-    metrics: dict[str, float | int | str] = Field(default_factory=dict)
+    metrics: dict[str, bool | int | float | str] = Field(default_factory=dict)
     created_at: str
 
 
