@@ -58,8 +58,14 @@ def _cmd_summarize(args: argparse.Namespace) -> int:
     summarize = Summarizer(load_model(args.bundle))
     items = []
     for path in args.files:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        items += data if isinstance(data, list) else [data]
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path}: not a UTF-8 JSON file ({exc})") from None
+        for item in data if isinstance(data, list) else [data]:
+            if not isinstance(item, dict) or "id" not in item or not str(item.get("body", "")).strip():
+                raise ValueError(f"{path}: a news item needs an 'id' and a non-empty 'body'")
+            items.append(item)
     results = []
     for item in items:
         s = summarize(item["body"])
@@ -71,6 +77,9 @@ def _cmd_summarize(args: argparse.Namespace) -> int:
                 "tokens_in": s.generation.prompt_tokens,
                 "tokens_out": len(s.generation.token_ids),
                 "decode_tok_s": round(s.generation.decode_tokens_per_second, 1),
+                "flagged": s.guard.flagged,
+                "unsupported_claims": s.guard.unsupported_claims,
+                "degenerate": s.guard.degenerate,
             }
         )
     if args.json:
@@ -79,7 +88,10 @@ def _cmd_summarize(args: argparse.Namespace) -> int:
         for r in results:
             print(
                 f"== {r['id']}: {r['title']}\n{r['summary']}\n   ({r['tokens_in']} tokens in, "
-                f"{r['tokens_out']} out, {r['decode_tok_s']} tok/s)\n"
+                f"{r['tokens_out']} out, {r['decode_tok_s']} tok/s)"
+                + (f"\n   FLAGGED unsupported: {', '.join(r['unsupported_claims'])}" if r["flagged"] else "")
+                + (f"\n   DEGENERATE output: {r['degenerate']}" if r["degenerate"] else "")
+                + "\n"
             )
     return 0
 

@@ -14,13 +14,17 @@ from model_export.scoring import lead, rouge
 
 def _bundle_row(bundle: Path, rows: list[dict], label: str) -> dict:
     summarize = Summarizer(load_model(bundle))
-    preds, rates = [], []
+    preds, rates, flagged, claims = [], [], 0, 0
     for row in tqdm(rows, desc=f"eval {label}", unit="article", leave=False):
         s = summarize(row["article"])
         preds.append(s.text)
         rates.append(s.generation.decode_tokens_per_second)
+        flagged += s.guard.flagged
+        claims += len(s.guard.unsupported_claims)
     return {
         **rouge(preds, [r["reference"] for r in rows]),
+        "flagged_pct": round(100 * flagged / len(rows), 1),
+        "unsupported_per_summary": round(claims / len(rows), 2),
         "decode_tok_s": round(sorted(rates)[len(rates) // 2], 1),
         "version": summarize.model.manifest.version,
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from functions.runtime.guard import GuardReport, check
 from functions.runtime.kv_generate import Generation, KVCacheDecoder
 from functions.runtime.model import LocalModel
 
@@ -13,6 +14,7 @@ from functions.runtime.model import LocalModel
 class Summary:
     text: str
     generation: Generation
+    guard: GuardReport
 
 
 class Summarizer:
@@ -27,4 +29,5 @@ class Summarizer:
         gen = self.decoder.greedy(
             self.model.encode_prompt(article), max_new_tokens or self.max_new_tokens, self.stop_ids
         )
-        return Summary(self.model.tokenizer.decode(gen.token_ids).strip(), gen)
+        text = self.model.tokenizer.decode(gen.token_ids).strip()
+        return Summary(text, gen, check(text, article))

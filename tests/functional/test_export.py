@@ -121,6 +121,7 @@ def test_eval_prints_bundle_teacher_and_lead3_as_json(tiny_export, capsys, tmp_p
         assert set(result[system]) >= {"rouge1", "rouge2", "rougeLsum"}
         assert 0 <= result[system]["rougeLsum"] <= 100
     assert result["lead3"]["rouge1"] > 20  # lead-3 overlaps a human summary of the same article
+    assert 0 <= result["bundle"]["flagged_pct"] <= 100
 
 
 def test_eval_rejects_a_malformed_data_file(tiny_export, tmp_path, capsys):
@@ -182,5 +183,26 @@ def test_eval_table_is_readable_by_default(tiny_export, capsys, tmp_path):
     assert main(["eval", str(tiny_export[0] / "student"), "--data", str(data)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("ROUGE F1 x100 on 1 articles")
-    assert lines[1].split() == ["system", "rouge1", "rouge2", "rougeLsum", "decode_tok_s"]
+    assert lines[1].split() == [
+        "system",
+        "rouge1",
+        "rouge2",
+        "rougeLsum",
+        "flagged_pct",
+        "unsupported_per_summary",
+        "decode_tok_s",
+    ]
     assert [line.split()[0] for line in lines[3:]] == ["bundle", "teacher", "lead3"]
+
+
+def test_summarize_rejects_bad_news_items_with_one_line(tiny_export, tmp_path, capsys):
+    bundle = str(tiny_export[0] / "student")
+    cases = {"empty.json": '{"id": "a", "body": "   "}', "broken.json": '{"id": ', "nobody.json": '{"id": "a"}'}
+    for name, text in cases.items():
+        (tmp_path / name).write_text(text)
+        assert main(["summarize", str(tmp_path / name), "--bundle", bundle]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and name in err[0]
+    (tmp_path / "latin1.json").write_bytes(b'{"id": "a", "body": "caf\xe9"}')
+    assert main(["summarize", str(tmp_path / "latin1.json"), "--bundle", bundle]) == 2
+    assert "not a UTF-8 JSON file" in capsys.readouterr().err
