@@ -41,7 +41,7 @@ def _worker_ort(bundle: Path, ids: list[int], n: int) -> dict:
 
     summarize = Summarizer(load_model(bundle))
     load = time.perf_counter() - t0
-    gen = summarize.decoder.greedy(ids, n, [])
+    gen = summarize.decoder.generate(ids, n, [])
     return {"load_s": load, "prefill_s": gen.prefill_seconds, "decode_s": gen.decode_seconds}
 
 

@@ -53,7 +53,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 def _cmd_summarize(args: argparse.Namespace) -> int:
     from functions.runtime.model import load_model
-    from functions.runtime.summarize import Summarizer
+    from functions.runtime.summarize import NeedsEscalation, Summarizer
 
     summarize = Summarizer(load_model(args.bundle))
     items = []
@@ -68,11 +68,16 @@ def _cmd_summarize(args: argparse.Namespace) -> int:
             items.append(item)
     results = []
     for item in items:
-        s = summarize(item["body"])
+        try:
+            s = summarize(item["body"])
+        except NeedsEscalation as exc:
+            results.append({"id": item["id"], "title": item.get("title", ""), "route": "escalate", "reason": str(exc)})
+            continue
         results.append(
             {
                 "id": item["id"],
                 "title": item.get("title", ""),
+                "route": "local",
                 "summary": s.text,
                 "tokens_in": s.generation.prompt_tokens,
                 "tokens_out": len(s.generation.token_ids),
@@ -86,6 +91,9 @@ def _cmd_summarize(args: argparse.Namespace) -> int:
         emit({"model_version": summarize.model.manifest.version, "summaries": results}, [], True)
     else:
         for r in results:
+            if r["route"] == "escalate":
+                print(f"== {r['id']}: {r['title']}\n   ESCALATE to the GPU endpoint: {r['reason']}\n")
+                continue
             print(
                 f"== {r['id']}: {r['title']}\n{r['summary']}\n   ({r['tokens_in']} tokens in, "
                 f"{r['tokens_out']} out, {r['decode_tok_s']} tok/s)"

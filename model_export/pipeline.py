@@ -41,7 +41,7 @@ class ExportReport:
 
 def _measure(bundle: Path, prompt_article: str, new_tokens: int = 32) -> dict:
     summarize = Summarizer(load_model(bundle))
-    gen = summarize.decoder.greedy(summarize.model.encode_prompt(prompt_article), new_tokens, [])
+    gen = summarize.decoder.generate(summarize.model.encode_prompt(prompt_article), new_tokens, [])
     model = summarize.model
     size = sum(p.stat().st_size for p in bundle.iterdir())
     return {

@@ -58,8 +58,8 @@ def compare(
 ) -> GateResult:
     ref_txt, cand_txt, agree = [], [], []
     for prompt in prompts:
-        r = reference.greedy(prompt, max_new_tokens, stop_ids).token_ids
-        c = candidate.greedy(prompt, max_new_tokens, stop_ids).token_ids
+        r = reference.generate(prompt, max_new_tokens, stop_ids).token_ids
+        c = candidate.generate(prompt, max_new_tokens, stop_ids).token_ids
         ref_txt.append(decode(r))
         cand_txt.append(decode(c))
         agree.append(_agreement(r, c))

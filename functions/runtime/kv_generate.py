@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import onnxruntime as ort
 
+from functions.runtime.sampling import GREEDY, SamplingParams, next_token
+
 
 @dataclass
 class Generation:
@@ -57,13 +59,16 @@ class KVCacheDecoder:
         out = self.session.run(["logits", *self.present_names], feed)
         return out[0], dict(zip(self.past_names, out[1:], strict=True))
 
-    def greedy(
+    def generate(
         self,
         prompt_ids: Sequence[int],
         max_new_tokens: int,
         stop_ids: Sequence[int],
+        sampling: SamplingParams = GREEDY,
         on_token: Callable[[int], None] | None = None,
     ) -> Generation:
+        """Prefill once, then decode one token per step through the KV cache."""
+        rng = np.random.default_rng(sampling.seed)
         start = time.perf_counter()
         total = len(prompt_ids)
         logits, past = self.step(np.asarray([prompt_ids], np.int64), total, self.empty_cache())
@@ -72,7 +77,7 @@ class KVCacheDecoder:
         reason = "length"
         start = time.perf_counter()
         for _ in range(max_new_tokens):
-            nxt = int(logits[0, -1].argmax())
+            nxt = next_token(logits[0, -1], sampling, rng, [*prompt_ids, *tokens])
             if nxt in stop_ids:
                 reason = "eos"
                 break

@@ -1,13 +1,16 @@
-"""Article in, summary text out, with a bundle's own prompt format and generation settings."""
+"""Article in, summary text out, with a bundle's own prompt format, budget and generation settings."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from functions.runtime.budget import RouteDecision, decide
 from functions.runtime.guard import GuardReport, check
 from functions.runtime.kv_generate import Generation, KVCacheDecoder
 from functions.runtime.model import LocalModel
+from functions.runtime.sampling import GREEDY, SamplingParams
 
 
 @dataclass
@@ -15,6 +18,18 @@ class Summary:
     text: str
     generation: Generation
     guard: GuardReport
+    decision: RouteDecision
+
+
+class NeedsEscalation(Exception):
+    """Prompt + new tokens exceed this bundle's local budget; the caller routes it elsewhere."""
+
+    def __init__(self, decision: RouteDecision):
+        super().__init__(
+            f"{decision.prompt_tokens} prompt + {decision.max_new_tokens} new tokens exceed "
+            f"the local budget of {decision.budget}"
+        )
+        self.decision = decision
 
 
 class Summarizer:
@@ -25,9 +40,20 @@ class Summarizer:
         self.max_new_tokens = int(config["max_new_tokens"])
         self.stop_ids = list(model.manifest.eos_token_ids)
 
-    def __call__(self, article: str, max_new_tokens: int | None = None) -> Summary:
-        gen = self.decoder.greedy(
-            self.model.encode_prompt(article), max_new_tokens or self.max_new_tokens, self.stop_ids
-        )
+    def route(self, article: str, max_new_tokens: int | None = None) -> tuple[list[int], RouteDecision]:
+        ids = self.model.encode_prompt(article)
+        return ids, decide(len(ids), max_new_tokens or self.max_new_tokens, self.model.manifest.local_token_budget)
+
+    def __call__(
+        self,
+        article: str,
+        max_new_tokens: int | None = None,
+        sampling: SamplingParams = GREEDY,
+        on_token: Callable[[int], None] | None = None,
+    ) -> Summary:
+        ids, decision = self.route(article, max_new_tokens)
+        if decision.route == "escalate":
+            raise NeedsEscalation(decision)
+        gen = self.decoder.generate(ids, decision.max_new_tokens, self.stop_ids, sampling, on_token)
         text = self.model.tokenizer.decode(gen.token_ids).strip()
-        return Summary(text, gen, check(text, article))
+        return Summary(text, gen, check(text, article), decision)

@@ -84,7 +84,7 @@ def test_onnx_fp32_matches_pytorch_for_prefill_and_three_decode_steps(tiny_expor
 def test_kv_cache_decoding_equals_rerunning_the_whole_sequence(tiny_export):
     summarize = Summarizer(load_model(tiny_export[0] / "student"))
     ids = summarize.model.encode_prompt(ARTICLE)
-    cached = summarize.decoder.greedy(ids, 6, []).token_ids
+    cached = summarize.decoder.generate(ids, 6, []).token_ids
     seq, uncached = list(ids), []
     for _ in range(6):  # no cache: the whole sequence every step
         logits, _ = summarize.decoder.step(np.asarray([seq], np.int64), len(seq), summarize.decoder.empty_cache())

@@ -8,7 +8,7 @@ class ScriptedDecoder:
     def __init__(self, outputs):
         self.outputs = outputs
 
-    def greedy(self, prompt, max_new_tokens, stop_ids):
+    def generate(self, prompt, max_new_tokens, stop_ids):
         return Generation(self.outputs[tuple(prompt)], len(prompt), 0.0, 0.0, "eos")
 
 

@@ -1,0 +1,45 @@
+"""The warm pool: one loaded model per bundle version per process (container).
+
+Lambda reuses a container across invocations, so the ORT session is built once and every
+warm invocation takes it from here. A second bundle version (a canary) loads beside the
+first without evicting it.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from functions.runtime.manifest import read_manifest
+from functions.runtime.model import LocalModel, load_model
+
+_POOL: dict[str, LocalModel] = {}
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Checkout:
+    model: LocalModel
+    cold: bool  # True when this call loaded the model (ModelLoadSeconds applies)
+
+
+def acquire(folder: Path, threads: int | None = None) -> Checkout:
+    """The pooled model for the bundle in ``folder``, loading it on first use."""
+    version = read_manifest(Path(folder)).version
+    with _LOCK:
+        if version in _POOL:
+            return Checkout(_POOL[version], cold=False)
+        model = load_model(Path(folder), threads)
+        _POOL[version] = model
+        return Checkout(model, cold=True)
+
+
+def loaded_versions() -> list[str]:
+    return sorted(_POOL)
+
+
+def clear() -> None:
+    """Drop every pooled session (tests, and SnapStart restore if a session must be rebuilt)."""
+    with _LOCK:
+        _POOL.clear()

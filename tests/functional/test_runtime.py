@@ -1,0 +1,65 @@
+"""The runtime on a real (tiny) bundle: warm pool, escalation, sampling, streaming, no torch."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from functions.runtime import pool
+from functions.runtime.model import load_model
+from functions.runtime.sampling import SamplingParams
+from functions.runtime.summarize import NeedsEscalation, Summarizer
+from tests.conftest import ROOT
+
+ARTICLE = json.loads((ROOT / "events/news/lee-170.json").read_text())["body"]
+
+
+def test_warm_pool_loads_once_per_version_and_keeps_a_canary_beside_it(tiny_export, tmp_path):
+    pool.clear()
+    student = tiny_export[0] / "student"
+    first = pool.acquire(student)
+    again = pool.acquire(student)
+    assert first.cold and not again.cold and again.model is first.model
+    canary = tmp_path / "canary"
+    shutil.copytree(tiny_export[0] / "teacher", canary)
+    other = pool.acquire(canary)
+    assert other.cold and pool.acquire(student).model is first.model
+    assert len(pool.loaded_versions()) == 2
+    pool.clear()
+
+
+def test_long_articles_escalate_with_exact_token_counts_and_are_never_truncated(tiny_export):
+    summarize = Summarizer(load_model(tiny_export[0] / "student"))
+    budget = summarize.model.manifest.local_token_budget
+    long_article = " ".join([ARTICLE] * 6)
+    with pytest.raises(NeedsEscalation) as exc:
+        summarize(long_article)
+    d = exc.value.decision
+    assert d.route == "escalate" and d.budget == budget
+    assert d.prompt_tokens == len(summarize.model.encode_prompt(long_article)) > budget - d.max_new_tokens
+
+
+def test_sampling_is_reproducible_with_a_seed_and_streams_each_token(tiny_export):
+    summarize = Summarizer(load_model(tiny_export[0] / "student"))
+    streamed: list[int] = []
+    params = SamplingParams(temperature=1.0, top_k=50, seed=3)
+    a = summarize(ARTICLE, sampling=params, on_token=streamed.append)
+    b = summarize(ARTICLE, sampling=params)
+    assert a.generation.token_ids == b.generation.token_ids == streamed
+    assert a.decision.route == "local"
+
+
+def test_serving_path_imports_neither_torch_nor_transformers(tiny_export):
+    code = (
+        "import sys, json; from functions.runtime.model import load_model;"
+        "from functions.runtime.summarize import Summarizer;"
+        f"s = Summarizer(load_model({str(tiny_export[0] / 'student')!r}));"
+        f"out = s(open({str(ROOT / 'events/news/lee-290.json')!r}).read());"
+        "print(json.dumps([m for m in ('torch', 'transformers') if m in sys.modules]))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == []

@@ -1,0 +1,38 @@
+import numpy as np
+import pytest
+
+from functions.runtime.sampling import GREEDY, SamplingParams, next_token
+
+LOGITS = np.array([1.0, 3.0, 2.5, -1.0, 0.5], np.float32)
+
+
+def test_greedy_takes_the_argmax():
+    assert next_token(LOGITS, GREEDY, np.random.default_rng(0), []) == 1
+
+
+def test_repetition_penalty_demotes_seen_tokens():
+    params = SamplingParams(repetition_penalty=2.0)
+    assert next_token(LOGITS, params, np.random.default_rng(0), [1]) == 2  # 3.0/2 < 2.5
+
+
+def test_top_k_and_top_p_restrict_the_candidates():
+    rng = np.random.default_rng(1)
+    draws = {next_token(LOGITS, SamplingParams(temperature=1.0, top_k=2), rng, []) for _ in range(200)}
+    assert draws == {1, 2}
+    draws = {next_token(LOGITS, SamplingParams(temperature=1.0, top_p=0.5), rng, []) for _ in range(200)}
+    assert draws == {1}  # token 1 alone holds > 50% of the mass
+
+
+def test_same_seed_same_draws_and_high_temperature_explores():
+    def run(seed):
+        rng = np.random.default_rng(seed)
+        return [next_token(LOGITS, SamplingParams(temperature=5.0, seed=seed), rng, []) for _ in range(50)]
+
+    assert run(7) == run(7)
+    assert len(set(run(7))) >= 4
+
+
+@pytest.mark.parametrize("bad", [{"temperature": -1}, {"top_p": 0.0}, {"top_k": -2}, {"repetition_penalty": 0}])
+def test_invalid_parameters_are_rejected(bad):
+    with pytest.raises(ValueError):
+        SamplingParams(**bad)
