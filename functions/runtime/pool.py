@@ -24,13 +24,13 @@ class Checkout:
     cold: bool  # True when this call loaded the model (ModelLoadSeconds applies)
 
 
-def acquire(folder: Path, threads: int | None = None) -> Checkout:
+def acquire(folder: Path, threads: int | None = None, verify: bool = True) -> Checkout:
     """The pooled model for the bundle in ``folder``, loading it on first use."""
     version = read_manifest(Path(folder)).version
     with _LOCK:
         if version in _POOL:
             return Checkout(_POOL[version], cold=False)
-        model = load_model(Path(folder), threads)
+        model = load_model(Path(folder), threads, verify)
         _POOL[version] = model
         return Checkout(model, cold=True)
 
