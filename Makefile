@@ -31,6 +31,7 @@ test: $(STAMP)
 
 bench: $(BUNDLE)
 	$(BIN)/python bench/decode.py
+	$(BIN)/python bench/cold_start.py
 
 clean:
 	rm -rf build .cache/newsburst/work-*

@@ -22,23 +22,13 @@ def test_unknown_profile_is_rejected_by_the_parser(capsys):
     assert "invalid choice: 'huge'" in capsys.readouterr().err
 
 
+def _export_tiny(tmp_path, teacher) -> int:
+    out, cache = str(tmp_path / "out"), str(tmp_path / "c")
+    return main(["export", "--profile", "tiny", "--teacher", str(teacher), "--out", out, "--cache-dir", cache])
+
+
 def test_missing_teacher_file(tmp_path, capsys):
-    assert (
-        main(
-            [
-                "export",
-                "--profile",
-                "tiny",
-                "--teacher",
-                str(tmp_path / "nope.gguf"),
-                "--out",
-                str(tmp_path / "out"),
-                "--cache-dir",
-                str(tmp_path / "c"),
-            ]
-        )
-        == 2
-    )
+    assert _export_tiny(tmp_path, tmp_path / "nope.gguf") == 2
     assert "teacher not found" in _one_error_line(capsys)
     assert not (tmp_path / "out" / "student").exists()
 
@@ -46,22 +36,7 @@ def test_missing_teacher_file(tmp_path, capsys):
 def test_corrupt_teacher_gguf(tmp_path, capsys):
     bad = tmp_path / "broken.gguf"
     bad.write_bytes(b"GGUF" + b"\x00" * 64)
-    assert (
-        main(
-            [
-                "export",
-                "--profile",
-                "tiny",
-                "--teacher",
-                str(bad),
-                "--out",
-                str(tmp_path / "out"),
-                "--cache-dir",
-                str(tmp_path / "c"),
-            ]
-        )
-        == 2
-    )
+    assert _export_tiny(tmp_path, bad) == 2
     assert "cannot read teacher GGUF" in _one_error_line(capsys)
     assert not (tmp_path / "out" / "student").exists()
 
