@@ -52,10 +52,16 @@ class KVCacheDecoder:
         return {name: np.zeros(shape, self.dtype) for name in self.past_names}
 
     def step(self, ids: np.ndarray, total_len: int, past: dict[str, np.ndarray]):
-        """One forward pass; returns (logits of the last position, next past)."""
-        feed = {"input_ids": ids, "attention_mask": np.ones((ids.shape[0], total_len), np.int64), **past}
+        """One forward pass of unpadded rows; returns (logits, next past)."""
+        return self.forward(ids, np.ones((ids.shape[0], total_len), np.int64), past)
+
+    def forward(self, ids: np.ndarray, mask: np.ndarray, past: dict[str, np.ndarray]):
+        """One forward pass. Rows are right-padded: ``mask`` marks each row's real tokens, and the
+        fused attention places each row's new keys after its own real length (measured: right
+        padding reproduces one-by-one outputs with this graph; left padding does not)."""
+        feed = {"input_ids": ids, "attention_mask": mask, **past}
         if self.has_position_ids:
-            feed["position_ids"] = np.arange(total_len - ids.shape[1], total_len, dtype=np.int64)[None, :]
+            feed["position_ids"] = np.maximum(mask.cumsum(1) - 1, 0)[:, -ids.shape[1] :]
         out = self.session.run(["logits", *self.present_names], feed)
         return out[0], dict(zip(self.past_names, out[1:], strict=True))
 
@@ -89,3 +95,48 @@ class KVCacheDecoder:
             total += 1
             logits, past = self.step(np.asarray([[nxt]], np.int64), total, past)
         return Generation(tokens, len(prompt_ids), prefill, time.perf_counter() - start, reason)
+
+    def generate_batch(
+        self,
+        prompts: Sequence[Sequence[int]],
+        max_new_tokens: int,
+        stop_ids: Sequence[int],
+        sampling: SamplingParams = GREEDY,
+    ) -> list[Generation]:
+        """Several prompts in one batched prefill and decode; finished rows leave the batch."""
+        if max_new_tokens <= 0:
+            return [Generation([], len(p), 0.0, 0.0, "length") for p in prompts]
+        rng = np.random.default_rng(sampling.seed)
+        n, lens = len(prompts), np.array([len(p) for p in prompts])
+        ids = np.zeros((n, int(lens.max())), np.int64)
+        mask = np.zeros_like(ids)
+        for row, prompt in enumerate(prompts):
+            ids[row, : len(prompt)], mask[row, : len(prompt)] = prompt, 1
+        start = time.perf_counter()
+        logits, past = self.forward(ids, mask, self.empty_cache(n))
+        last = logits[np.arange(n), lens - 1]
+        prefill = time.perf_counter() - start
+        tokens: list[list[int]] = [[] for _ in range(n)]
+        reasons = ["length"] * n
+        active = list(range(n))  # original row index of each batch row
+        start = time.perf_counter()
+        while active:
+            keep = []
+            for pos, row in enumerate(active):
+                nxt = next_token(last[pos], sampling, rng, [*prompts[row], *tokens[row]])
+                if nxt in stop_ids:
+                    reasons[row] = "eos"
+                    continue
+                tokens[row].append(nxt)
+                if len(tokens[row]) < max_new_tokens:
+                    keep.append(pos)
+            if not keep:
+                break
+            active = [active[pos] for pos in keep]
+            past = {name: value[keep] for name, value in past.items()}
+            mask = np.concatenate([mask[keep], np.ones((len(keep), 1), np.int64)], axis=1)
+            step_ids = np.asarray([[tokens[row][-1]] for row in active], np.int64)
+            logits, past = self.forward(step_ids, mask, past)
+            last = logits[:, -1]
+        decode = time.perf_counter() - start
+        return [Generation(tokens[r], len(prompts[r]), prefill, decode, reasons[r]) for r in range(n)]

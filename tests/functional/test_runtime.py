@@ -63,3 +63,17 @@ def test_serving_path_imports_neither_torch_nor_transformers(tiny_export):
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == []
+
+
+def _sample_prompts(summarize):
+    bodies = [json.loads(p.read_text())["body"] for p in sorted((ROOT / "events/news").glob("*.json"))]
+    return [summarize.model.encode_prompt(b) for b in [*bodies, "Rain fell on Sydney."]]
+
+
+def test_batched_greedy_equals_one_by_one(tiny_export):
+    summarize = Summarizer(load_model(tiny_export[0] / "student"))
+    prompts = _sample_prompts(summarize)
+    assert len({len(p) for p in prompts}) == len(prompts)  # real padding in the batch
+    batched = summarize.decoder.generate_batch(prompts, 8, [])
+    singles = [summarize.decoder.generate(p, 8, []) for p in prompts]
+    assert [g.token_ids for g in batched] == [g.token_ids for g in singles]
