@@ -82,6 +82,41 @@ def _worker_llamacpp(gguf: Path, ids: list[int], n: int) -> dict:
     return {"load_s": load, "prefill_s": prefill, "decode_s": time.perf_counter() - t0}
 
 
+def runtime_sweep(bundle: Path, ids: list[int], new_tokens: int) -> list[dict]:
+    """The runtime's own loop: prompt-length and batch-size rows, in this process."""
+    from functions.runtime.model import load_model
+    from functions.runtime.summarize import Summarizer
+
+    decoder = Summarizer(load_model(bundle)).decoder
+    long_ids = (ids * 4)[:1024]
+    decoder.generate(long_ids[:64], 4, [])  # warm-up
+    rows = []
+    for n in (256, 512, 1024):
+        g = decoder.generate(long_ids[:n], new_tokens, [])
+        rows.append(
+            {
+                "case": f"prompt {n}, batch 1",
+                "prefill_tok_s": round(n / g.prefill_seconds, 1),
+                "decode_tok_s": round(g.decode_tokens_per_second, 1),
+                "throughput_tok_s": round(new_tokens / (g.prefill_seconds + g.decode_seconds), 1),
+            }
+        )
+    for batch in (1, 4, 8):
+        prompts = [long_ids[i * 16 : i * 16 + 256] for i in range(batch)]
+        gens = decoder.generate_batch(prompts, new_tokens, [])
+        wall = gens[0].prefill_seconds + gens[0].decode_seconds
+        steps = max(len(g.token_ids) for g in gens) - 1
+        rows.append(
+            {
+                "case": f"prompt 256, batch {batch}",
+                "prefill_tok_s": round(256 * batch / gens[0].prefill_seconds, 1),
+                "decode_tok_s": round(steps * batch / gens[0].decode_seconds, 1),
+                "throughput_tok_s": round(sum(len(g.token_ids) for g in gens) / wall, 1),
+            }
+        )
+    return rows
+
+
 WORKERS = {"ort": _worker_ort, "torch": _worker_torch, "llamacpp": _worker_llamacpp}
 
 
@@ -103,6 +138,9 @@ def main() -> int:
     parser.add_argument("--bundles", type=Path, default=ROOT / "build/bundles")
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--sweep", action="store_true", help="also time the runtime loop at 256/512/1024 prompt tokens and batch 1/4/8"
+    )
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -150,12 +188,14 @@ def main() -> int:
     ref = next((r["decode_tok_s"] for r in rows if r["engine"].startswith("llama.cpp")), None)
     for r in rows:
         r["x_llamacpp"] = round(r["decode_tok_s"] / ref, 2) if ref else "n/a"
-    emit(
-        {"prompt_tokens": len(ids), "new_tokens": args.tokens, "teacher": teacher_m.teacher_id, "rows": rows},
-        rows,
-        args.json,
-        f"decode bench: {len(ids)} prompt tokens, {args.tokens} greedy tokens",
-    )
+    result = {"prompt_tokens": len(ids), "new_tokens": args.tokens, "teacher": teacher_m.teacher_id, "rows": rows}
+    sweep = runtime_sweep(args.bundles / "student", ids, 32) if args.sweep else []
+    if args.json:
+        emit({**result, "runtime_sweep": sweep}, [], True)
+        return 0
+    emit(result, rows, False, f"decode bench: {len(ids)} prompt tokens, {args.tokens} greedy tokens")
+    if sweep:
+        emit({}, sweep, False, "\nstudent bundle, runtime loop (32 new tokens)")
     return 0
 
 
