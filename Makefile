@@ -30,7 +30,7 @@ test: $(STAMP)
 	$(BIN)/pytest -q
 
 bench: $(BUNDLE)
-	$(BIN)/python bench/decode.py
+	$(BIN)/python bench/decode.py --sweep
 	$(BIN)/python bench/cold_start.py
 
 clean:

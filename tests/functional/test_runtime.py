@@ -77,3 +77,14 @@ def test_batched_greedy_equals_one_by_one(tiny_export):
     batched = summarize.decoder.generate_batch(prompts, 8, [])
     singles = [summarize.decoder.generate(p, 8, []) for p in prompts]
     assert [g.token_ids for g in batched] == [g.token_ids for g in singles]
+
+
+def test_the_prompt_is_prefilled_once_and_each_step_feeds_one_token(tiny_export, monkeypatch):
+    summarize = Summarizer(load_model(tiny_export[0] / "student"))
+    decoder, widths, real = summarize.decoder, [], summarize.decoder.forward
+    monkeypatch.setattr(
+        decoder, "forward", lambda ids, mask, past: (widths.append(ids.shape[1]), real(ids, mask, past))[1]
+    )
+    prompt = summarize.model.encode_prompt(ARTICLE)
+    gen = decoder.generate(prompt, 8, [])
+    assert widths[0] == len(prompt) and widths[1:] == [1] * (len(gen.token_ids) - 1)
