@@ -73,28 +73,8 @@ class KVCacheDecoder:
         sampling: SamplingParams = GREEDY,
         on_token: Callable[[int], None] | None = None,
     ) -> Generation:
-        """Prefill once, then decode one token per step through the KV cache."""
-        rng = np.random.default_rng(sampling.seed)
-        start = time.perf_counter()
-        total = len(prompt_ids)
-        logits, past = self.step(np.asarray([prompt_ids], np.int64), total, self.empty_cache())
-        prefill = time.perf_counter() - start
-        tokens: list[int] = []
-        reason = "length"
-        start = time.perf_counter()
-        for _ in range(max_new_tokens):
-            nxt = next_token(logits[0, -1], sampling, rng, [*prompt_ids, *tokens])
-            if nxt in stop_ids:
-                reason = "eos"
-                break
-            tokens.append(nxt)
-            if on_token:
-                on_token(nxt)
-            if len(tokens) == max_new_tokens:
-                break
-            total += 1
-            logits, past = self.step(np.asarray([[nxt]], np.int64), total, past)
-        return Generation(tokens, len(prompt_ids), prefill, time.perf_counter() - start, reason)
+        """One prompt: prefill once, then decode one token per step through the KV cache."""
+        return self.generate_batch([prompt_ids], max_new_tokens, stop_ids, sampling, on_token)[0]
 
     def generate_batch(
         self,
@@ -102,8 +82,12 @@ class KVCacheDecoder:
         max_new_tokens: int,
         stop_ids: Sequence[int],
         sampling: SamplingParams = GREEDY,
+        on_token: Callable[[int], None] | None = None,
     ) -> list[Generation]:
-        """Several prompts in one batched prefill and decode; finished rows leave the batch."""
+        """Several prompts in one batched prefill and decode; finished rows leave the batch.
+
+        ``on_token`` streams the first row's tokens as they are chosen.
+        """
         if max_new_tokens <= 0:
             return [Generation([], len(p), 0.0, 0.0, "length") for p in prompts]
         rng = np.random.default_rng(sampling.seed)
@@ -123,18 +107,23 @@ class KVCacheDecoder:
         while active:
             keep = []
             for pos, row in enumerate(active):
-                nxt = next_token(last[pos], sampling, rng, [*prompts[row], *tokens[row]])
+                history = [*prompts[row], *tokens[row]] if sampling.repetition_penalty != 1.0 else ()
+                nxt = next_token(last[pos], sampling, rng, history)
                 if nxt in stop_ids:
                     reasons[row] = "eos"
                     continue
                 tokens[row].append(nxt)
+                if on_token and row == 0:
+                    on_token(nxt)
                 if len(tokens[row]) < max_new_tokens:
                     keep.append(pos)
             if not keep:
                 break
-            active = [active[pos] for pos in keep]
-            past = {name: value[keep] for name, value in past.items()}
-            mask = np.concatenate([mask[keep], np.ones((len(keep), 1), np.int64)], axis=1)
+            if len(keep) < len(active):  # copy the cache only when a row has left
+                active = [active[pos] for pos in keep]
+                past = {name: value[keep] for name, value in past.items()}
+                mask = mask[keep]
+            mask = np.concatenate([mask, np.ones((len(active), 1), np.int64)], axis=1)
             step_ids = np.asarray([[tokens[row][-1]] for row in active], np.int64)
             logits, past = self.forward(step_ids, mask, past)
             last = logits[:, -1]

@@ -26,6 +26,8 @@ GREEDY = SamplingParams()
 
 def next_token(logits: np.ndarray, params: SamplingParams, rng: np.random.Generator, history: Sequence[int]) -> int:
     """``logits``: the last position's scores over the vocabulary."""
+    if params.temperature == 0.0 and params.repetition_penalty == 1.0:
+        return int(logits.argmax())  # the hot path: no copy of the 49k scores
     scores = logits.astype(np.float64, copy=True)
     if params.repetition_penalty != 1.0 and len(history):
         seen = np.unique(np.asarray(history, dtype=np.int64))
