@@ -23,7 +23,7 @@ class Generation:
     prompt_tokens: int
     prefill_seconds: float
     decode_seconds: float
-    stop_reason: str  # "eos" or "length"
+    stop_reason: str  # "eos", "stop" (a stop string) or "length"
 
     @property
     def decode_tokens_per_second(self) -> float:
@@ -72,9 +72,10 @@ class KVCacheDecoder:
         stop_ids: Sequence[int],
         sampling: SamplingParams = GREEDY,
         on_token: Callable[[int], None] | None = None,
+        stop_when: Callable[[list[int]], bool] | None = None,
     ) -> Generation:
         """One prompt: prefill once, then decode one token per step through the KV cache."""
-        return self.generate_batch([prompt_ids], max_new_tokens, stop_ids, sampling, on_token)[0]
+        return self.generate_batch([prompt_ids], max_new_tokens, stop_ids, sampling, on_token, stop_when)[0]
 
     def generate_batch(
         self,
@@ -83,10 +84,12 @@ class KVCacheDecoder:
         stop_ids: Sequence[int],
         sampling: SamplingParams = GREEDY,
         on_token: Callable[[int], None] | None = None,
+        stop_when: Callable[[list[int]], bool] | None = None,
     ) -> list[Generation]:
         """Several prompts in one batched prefill and decode; finished rows leave the batch.
 
-        ``on_token`` streams the first row's tokens as they are chosen.
+        ``on_token`` streams the first row's tokens as they are chosen; ``stop_when(tokens)``
+        ends a row early (stop strings).
         """
         if max_new_tokens <= 0:
             return [Generation([], len(p), 0.0, 0.0, "length") for p in prompts]
@@ -115,7 +118,9 @@ class KVCacheDecoder:
                 tokens[row].append(nxt)
                 if on_token and row == 0:
                     on_token(nxt)
-                if len(tokens[row]) < max_new_tokens:
+                if stop_when and stop_when(tokens[row]):
+                    reasons[row] = "stop"
+                elif len(tokens[row]) < max_new_tokens:
                     keep.append(pos)
             if not keep:
                 break

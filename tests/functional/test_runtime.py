@@ -88,3 +88,24 @@ def test_the_prompt_is_prefilled_once_and_each_step_feeds_one_token(tiny_export,
     prompt = summarize.model.encode_prompt(ARTICLE)
     gen = decoder.generate(prompt, 8, [])
     assert widths[0] == len(prompt) and widths[1:] == [1] * (len(gen.token_ids) - 1)
+
+
+def test_batch_summaries_match_one_by_one_and_long_items_escalate_in_place(tiny_export):
+    summarize = Summarizer(load_model(tiny_export[0] / "student"))
+    bodies = [json.loads(p.read_text())["body"] for p in sorted((ROOT / "events/news").glob("*.json"))]
+    articles = [bodies[0], " ".join([ARTICLE] * 6), bodies[1]]
+    out = summarize.batch(articles)
+    assert out[1].route == "escalate"
+    assert [out[0].text, out[2].text] == [summarize(bodies[0]).text, summarize(bodies[1]).text]
+    assert out[0].decision.route == "local" and out[0].guard is not None
+
+
+def test_stop_strings_end_generation_early_and_are_cut_from_the_text(tiny_export):
+    summarize = Summarizer(load_model(tiny_export[0] / "student"))
+    full = summarize(ARTICLE)
+    stop = summarize.model.tokenizer.decode(full.generation.token_ids[:1])  # the first token's text
+    assert stop and len(full.generation.token_ids) > 1
+    cut = summarize(ARTICLE, stop_strings=[stop])
+    assert cut.generation.stop_reason == "stop"
+    assert cut.generation.token_ids == full.generation.token_ids[:1]
+    assert cut.text == ""  # everything from the stop string on is cut

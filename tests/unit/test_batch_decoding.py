@@ -40,3 +40,9 @@ def test_zero_new_tokens_runs_nothing():
     rows_seen = []
     out = scripted_decoder(rows_seen).generate_batch([[1], [2]], 0, [STOP])
     assert [g.token_ids for g in out] == [[], []] and rows_seen == []
+
+
+def test_stop_when_ends_only_the_row_it_matches():
+    out = scripted_decoder([]).generate_batch([[1], [2], [3]], 4, [STOP], stop_when=lambda toks: toks[-1] == 11)
+    assert [g.stop_reason for g in out] == ["eos", "stop", "length"]
+    assert out[1].token_ids == [11] and out[2].token_ids == [12] * 4
