@@ -83,8 +83,6 @@ def run_export(
     cache_dir: Path,
     publish_url: str | None = None,
 ) -> ExportReport:
-    import torch
-
     from model_export.distill import DistillConfig, distill
     from model_export.student import student_from_teacher, tiny_random_student
     from model_export.targets import teacher_targets
@@ -93,7 +91,6 @@ def run_export(
     started = time.perf_counter()
     ensure_writable(out)
     ensure_writable(cache_dir)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     source = resolve_teacher(teacher, cache_dir)
     tokenizer_json = source.hf_folder / "tokenizer.json"
     tokenizer = Tokenizer.from_file(str(tokenizer_json))

@@ -9,7 +9,6 @@ ordinary Hugging Face folder keyed by the GGUF's sha256.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata as md
 import logging
 import os
@@ -17,6 +16,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from functions.runtime.manifest import sha256_file
 from model_export.errors import ExportError
 
 log = logging.getLogger(__name__)
@@ -46,14 +46,6 @@ def default_gguf_path() -> Path:
     raise ExportError(f"no .gguf file found inside the {DEFAULT_TEACHER_DIST} wheel")
 
 
-def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
 def resolve_teacher(teacher: str | None, cache_dir: Path) -> TeacherSource:
     """Turn ``--teacher`` (None, a GGUF file or a HF folder) into a loadable HF folder."""
     path = Path(teacher) if teacher else default_gguf_path()
@@ -65,7 +57,7 @@ def resolve_teacher(teacher: str | None, cache_dir: Path) -> TeacherSource:
         return TeacherSource(hf_folder=path, teacher_id=f"hf:{path.name}")
     if path.suffix != ".gguf":
         raise ExportError(f"teacher must be a Hugging Face folder or a .gguf file, got {path}")
-    digest = file_sha256(path)
+    digest = sha256_file(path)
     target = cache_dir / f"teacher-{digest[:16]}"
     if not (target / "model.safetensors").exists():
         _dequantize_gguf(path, target)
