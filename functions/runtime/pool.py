@@ -1,8 +1,9 @@
-"""The warm pool: one loaded model per bundle version per process (container).
+"""The warm pool: one loaded model per bundle folder per process (container).
 
 Lambda reuses a container across invocations, so the ORT session is built once and every
-warm invocation takes it from here. A second bundle version (a canary) loads beside the
-first without evicting it.
+warm invocation takes it from here without touching the disk. Bundles are immutable once
+written (a layer under /opt, or a versioned folder), so the folder identifies the version; a
+second bundle (a canary) loads beside the first without evicting it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from functions.runtime.manifest import read_manifest
 from functions.runtime.model import LocalModel, load_model
 
 _POOL: dict[str, LocalModel] = {}
@@ -26,17 +26,17 @@ class Checkout:
 
 def acquire(folder: Path, threads: int | None = None, verify: bool = True) -> Checkout:
     """The pooled model for the bundle in ``folder``, loading it on first use."""
-    version = read_manifest(Path(folder)).version
+    key = str(Path(folder).resolve())
     with _LOCK:
-        if version in _POOL:
-            return Checkout(_POOL[version], cold=False)
+        if key in _POOL:
+            return Checkout(_POOL[key], cold=False)
         model = load_model(Path(folder), threads, verify)
-        _POOL[version] = model
+        _POOL[key] = model
         return Checkout(model, cold=True)
 
 
 def loaded_versions() -> list[str]:
-    return sorted(_POOL)
+    return sorted(m.manifest.version for m in _POOL.values())
 
 
 def clear() -> None:
