@@ -23,7 +23,7 @@ $(BUNDLE): | $(STAMP)
 bundle: $(BUNDLE)
 
 demo: $(BUNDLE)
-	$(BIN)/newsburst summarize events/news/*.json
+	$(BIN)/newsburst demo events
 
 test: $(STAMP)
 	$(BIN)/ruff check .

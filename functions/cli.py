@@ -7,6 +7,7 @@ as light as the Lambda runtime.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -104,6 +105,64 @@ def _cmd_summarize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _settings(args: argparse.Namespace, **defaults):
+    """Settings from the environment; --bundle and the command's own defaults fill what is unset."""
+    from functions.config import Settings
+
+    env = Settings()
+    unset = {k: v for k, v in defaults.items() if k not in env.model_fields_set}
+    return Settings(**unset, **({"bundle_dir": args.bundle} if args.bundle else {}))
+
+
+def _cmd_invoke(args: argparse.Namespace) -> int:
+    from functions.local_invoke import invoke, read_event
+
+    _, result = invoke(read_event(args.event), _settings(args))
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from functions.local_invoke import invoke, read_event
+
+    files = sorted(args.events.glob("*.json")) if args.events.is_dir() else [args.events]
+    if not files:
+        raise ValueError(f"no *.json events in {args.events}")
+    settings = _settings(args, ingest_dir=args.events if args.events.is_dir() else args.events.parent)
+    outbox = settings.outbox_path
+    runs = []
+    for path in files:
+        seen = outbox.stat().st_size if outbox.exists() else 0
+        kind, result = invoke(read_event(path), settings)
+        with open(outbox, "rb") if outbox.exists() else contextlib.nullcontext(None) as fh:
+            if fh is not None:
+                fh.seek(seen)
+            notes = [json.loads(line) for line in fh] if fh is not None else []
+        runs.append({"event": str(path), "trigger": kind, "result": result, "notifications": notes})
+    if args.json:
+        emit({"events": runs}, [], True)
+        return 0
+    for run in runs:
+        print(f"### {run['event']}  ->  {run['trigger']} handler")
+        for n in run["notifications"]:
+            flags = ", ".join(n["faithfulness"]["unsupported_claims"])
+            route = {"fallback": "fallback (lead sentences)", "escalate": "GPU endpoint", "cache": "cache hit"}.get(
+                n["route"], "local model"
+            )
+            print(f"  == {n['id']}: {n['title']}\n     {n['summary']}")
+            print(f"     [{route}, model {n['model_version'][:12]}, {n['latency_ms']:.0f} ms]")
+            if flags:
+                print(f"     FLAGGED unsupported: {flags}")
+        if not run["notifications"]:
+            print("  " + json.dumps(run["result"])[:400])
+        else:
+            failures = run["result"].get("batchItemFailures") if isinstance(run["result"], dict) else None
+            if failures:
+                print(f"  failed records (back to the queue): {[f['itemIdentifier'] for f in failures]}")
+        print()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="newsburst",
@@ -166,6 +225,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bundle", type=Path, default=DEFAULT_OUT / "student", help="bundle folder")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.set_defaults(func=_cmd_summarize)
+
+    p = sub.add_parser(
+        "invoke",
+        help="run the Lambda handler on one event file, in-process",
+        description="Run the deployed entry point (functions.handlers.router.handler) on a Lambda event with a "
+        "Lambda-like context. The handler's return value is printed as JSON on stdout; logs and metrics go to "
+        "stderr. Configuration comes from NEWSBURST_* environment variables.",
+    )
+    p.add_argument("event", type=Path, help="a Lambda event JSON file (S3, SQS, EventBridge, HTTP API, schedule)")
+    p.add_argument("--bundle", type=Path, help="bundle folder (default: NEWSBURST_BUNDLE_DIR or build/bundles/student)")
+    p.set_defaults(func=_cmd_invoke)
+
+    p = sub.add_parser(
+        "demo",
+        help="invoke the handler on every sample event and show the summaries editors receive",
+        description="Invoke the handler on every *.json event in a folder (default events/) and print the "
+        "SummaryReady notifications each produced. Runs with no cloud account: the response cache, outbox and "
+        "dead letters are local folders, and S3 objects are read from the events folder (<bucket>/<key>).",
+    )
+    p.add_argument("events", type=Path, nargs="?", default=Path("events"), help="event folder or file")
+    p.add_argument("--bundle", type=Path, help="bundle folder (default: NEWSBURST_BUNDLE_DIR or build/bundles/student)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    p.set_defaults(func=_cmd_demo)
     return parser
 
 

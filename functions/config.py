@@ -1,19 +1,60 @@
 """Every setting the functions read, in one typed place (environment variables NEWSBURST_*).
 
-Read once and passed down; no other module reads os.environ.
+Read once per container and passed down; no other module reads os.environ. (boto3 reads its
+own AWS_* variables, e.g. AWS_ENDPOINT_URL for a local S3-compatible server.)
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSBURST_", frozen=True)
 
+    # The model bundle and the warm pool
     bundle_dir: Path = Path("build/bundles/student")  # a Lambda layer would mount it under /opt
     preload: bool = False  # load the model in the Lambda init phase (at import) instead of lazily
     threads: int | None = None  # ORT intra-op threads; default: the vCPUs this process may use
     verify_bundle: bool = True  # check every file's sha256 against the manifest on load
+    batch: bool = True  # summarize an SQS batch's valid items in one batched generation
+
+    # Where S3 ObjectCreated items are read from: S3 itself, or a local folder standing in for
+    # it (<ingest_dir>/<bucket>/<key>) so the demo runs without an AWS account
+    ingest_dir: Path | None = None
+
+    # Response cache: an S3 bucket when set, else a local folder (the embedded default)
+    cache_bucket: str | None = None
+    cache_prefix: str = "summaries/"
+    cache_dir: Path = Path("build/cache")
+    claim_ttl_s: float = 120.0  # a dead claimant blocks an item at most this long
+    claim_wait_s: float = 5.0  # how long a duplicate waits for the claimant before handing back
+    claim_poll_s: float = 0.1
+
+    # Escalation to the GPU endpoint: SageMaker when endpoint_name is set, else HTTPS endpoint_url
+    endpoint_name: str | None = None
+    endpoint_url: str | None = None
+    endpoint_secret: SecretStr | None = None  # shared-secret header outside SageMaker
+    endpoint_timeout_s: float = 50.0  # below SageMaker's 60 s invocation limit
+    endpoint_attempts: int = 3
+    endpoint_backoff_s: float = 0.5  # base of the jittered exponential backoff
+    breaker_failures: int = 3  # consecutive failed calls that open the circuit
+    breaker_reset_s: float = 30.0  # how long an open circuit refuses calls before one trial
+    fallback: Literal["lead", "fail"] = "lead"  # when the endpoint is down or output degenerate
+
+    # Editor notifications: SNS and/or EventBridge when set, else a JSONL outbox file
+    sns_topic_arn: str | None = None
+    event_bus_name: str | None = None
+    outbox_path: Path = Path("build/outbox/summaries.jsonl")
+
+    # Dead letters for items no queue will retry (S3 / EventBridge / API input)
+    dead_letter_queue_url: str | None = None
+    dead_letter_dir: Path = Path("build/dead-letter")
+
+    # Observability (Powertools)
+    service_name: str = "newsburst"
+    metrics_namespace: str = "Newsburst"

@@ -2,19 +2,11 @@
 
 from __future__ import annotations
 
-import re
-
 from rouge_score import rouge_scorer
 
-_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"')\]]))\s+(?=[\"'(\[]?[A-Z0-9])")
+from functions.runtime.extractive import lead, sentences
 
-
-def sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()]
-
-
-def lead(text: str, n: int = 3) -> str:
-    return " ".join(sentences(text)[:n])
+__all__ = ["lead", "rouge", "sentences"]
 
 
 def rouge(predictions: list[str], references: list[str]) -> dict[str, float]:

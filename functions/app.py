@@ -1,0 +1,130 @@
+"""Per-container wiring: settings -> cache, endpoint client, notifier, dead letters, pipeline.
+
+Built once per container (Lambda reuses it across warm invocations) and handed to the
+handlers. Which backend each part uses is decided here and only here.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from functools import cached_property
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+
+from functions.cache.key import ModelFingerprint
+from functions.cache.s3 import S3Cache
+from functions.cache.store import FolderCache, ResponseCache
+from functions.config import Settings
+from functions.dead_letter import DeadLetters, FolderDeadLetters, SqsDeadLetters
+from functions.escalation.client import EndpointClient
+from functions.escalation.transport import HttpsTransport, SageMakerTransport, Transport
+from functions.ingest import FolderObjectSource, ObjectSource, S3ObjectSource
+from functions.notify import EventBridgeNotifier, FanOut, Notifier, OutboxNotifier, SnsNotifier
+from functions.pipeline import Pipeline
+from functions.runtime import pool
+from functions.runtime.manifest import read_manifest
+from functions.runtime.summarize import Summarizer
+
+
+@dataclass
+class App:
+    settings: Settings
+    logger: Logger
+    tracer: Tracer
+    metrics: Metrics
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> App:
+        return cls(
+            settings,
+            # stderr: stdout stays clean for `newsburst invoke` (Lambda ships both to CloudWatch)
+            Logger(service=settings.service_name, stream=sys.stderr),
+            Tracer(service=settings.service_name),
+            Metrics(namespace=settings.metrics_namespace, service=settings.service_name),
+        )
+
+    @cached_property
+    def aws(self) -> boto3.Session:
+        return boto3.Session()
+
+    def engine(self) -> tuple[Summarizer, pool.Checkout]:
+        """The warm pool's model for this container's bundle (loads it on first use)."""
+        s = self.settings
+        checkout = pool.acquire(s.bundle_dir, s.threads, s.verify_bundle)
+        if checkout.cold:
+            self.metrics.add_metric("ModelLoadSeconds", MetricUnit.Seconds, checkout.model.load_seconds)
+        return Summarizer(checkout.model), checkout
+
+    @cached_property
+    def fingerprint(self) -> ModelFingerprint:
+        """From the manifest alone, so a cold container answers cache hits without loading the model."""
+        folder = self.settings.bundle_dir
+        manifest = read_manifest(folder)
+        generation = json.loads((folder / "generation_config.json").read_text())
+        return ModelFingerprint(
+            manifest.version,
+            manifest.tokenizer_sha256,
+            manifest.prompt_template_version,
+            tuple(sorted((k, v) for k, v in generation.items() if isinstance(v, int | float | str | bool))),
+        )
+
+    @cached_property
+    def cache(self) -> ResponseCache:
+        s = self.settings
+        if s.cache_bucket:
+            return S3Cache(self.aws.client("s3"), s.cache_bucket, s.cache_prefix)
+        return FolderCache(s.cache_dir)
+
+    @cached_property
+    def escalator(self) -> EndpointClient | None:
+        s = self.settings
+        transport: Transport
+        if s.endpoint_name:
+            transport = SageMakerTransport(self.aws, s.endpoint_name, s.endpoint_timeout_s)
+        elif s.endpoint_url:
+            secret = s.endpoint_secret.get_secret_value() if s.endpoint_secret else None
+            transport = HttpsTransport(s.endpoint_url, s.endpoint_timeout_s, secret)
+        else:
+            return None
+        return EndpointClient(
+            transport, s.endpoint_attempts, s.endpoint_backoff_s, s.breaker_failures, s.breaker_reset_s
+        )
+
+    @cached_property
+    def notifier(self) -> Notifier:
+        s = self.settings
+        sinks: list[Notifier] = []
+        if s.sns_topic_arn:
+            sinks.append(SnsNotifier(self.aws.client("sns"), s.sns_topic_arn))
+        if s.event_bus_name:
+            sinks.append(EventBridgeNotifier(self.aws.client("events"), s.event_bus_name))
+        return FanOut(sinks) if sinks else OutboxNotifier(s.outbox_path)
+
+    @cached_property
+    def objects(self) -> ObjectSource:
+        s = self.settings
+        return FolderObjectSource(s.ingest_dir) if s.ingest_dir else S3ObjectSource(self.aws.client("s3"))
+
+    @cached_property
+    def dead_letters(self) -> DeadLetters:
+        s = self.settings
+        if s.dead_letter_queue_url:
+            return SqsDeadLetters(self.aws.client("sqs"), s.dead_letter_queue_url)
+        return FolderDeadLetters(s.dead_letter_dir)
+
+    @cached_property
+    def pipeline(self) -> Pipeline:
+        return Pipeline(
+            self.settings,
+            self.cache,
+            self.engine,
+            self.fingerprint,
+            self.escalator,
+            self.notifier,
+            self.metrics,
+            self.logger,
+        )

@@ -1,0 +1,1 @@
+"""The response cache: a content-addressed summary store with claim markers for burst dedup."""

@@ -1,0 +1,32 @@
+"""The cache key: everything that decides the summary, hashed.
+
+A new bundle, tokenizer, prompt template or generation setting changes the key, so a cached
+summary is never served for an input the current deployment would answer differently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import unicodedata
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class ModelFingerprint:
+    model_version: str
+    tokenizer_sha256: str
+    prompt_template_version: str
+    generation: tuple[tuple[str, object], ...]  # sorted (name, value) pairs
+
+
+def normalize_text(text: str) -> str:
+    """NFC and collapsed whitespace: feeds that re-wrap or re-encode a story hit the same entry."""
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def cache_key(fingerprint: ModelFingerprint, article: str) -> str:
+    payload = json.dumps(
+        {**asdict(fingerprint), "article": normalize_text(article)}, sort_keys=True, ensure_ascii=False
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()

@@ -1,0 +1,113 @@
+"""The cache interface and the embedded default, a local folder.
+
+``claim`` is the burst dedup: exactly one caller wins the right to run the model for a key;
+the rest ``wait`` for its result. A claim carries an expiry so that a claimant that died
+blocks the key for at most ``ttl_s``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+
+class CacheError(RuntimeError):
+    """The cache backend refused an operation (e.g. a bucket that denies writes)."""
+
+
+class ResponseCache(ABC):
+    @abstractmethod
+    def get(self, key: str) -> dict | None: ...
+
+    @abstractmethod
+    def claim(self, key: str, ttl_s: float) -> bool:
+        """Create the pending marker if absent (or expired); True when this caller owns the key."""
+
+    @abstractmethod
+    def put(self, key: str, value: dict) -> None:
+        """Store the result and drop the pending marker."""
+
+    @abstractmethod
+    def release(self, key: str) -> None:
+        """Drop the pending marker without a result, so a retry can claim the key again."""
+
+    @abstractmethod
+    def pending(self, key: str) -> bool: ...
+
+    def wait(self, key: str, timeout_s: float, poll_s: float) -> dict | None:
+        """The claimant's result, or None when it does not appear in time (or the claim was released)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if (value := self.get(key)) is not None:
+                return value
+            if time.monotonic() >= deadline or not self.pending(key):
+                return self.get(key)
+            time.sleep(poll_s)
+
+
+def marker(ttl_s: float) -> bytes:
+    return json.dumps({"expires_at": time.time() + ttl_s, "owner": uuid.uuid4().hex}).encode()
+
+
+def expired(marker_body: bytes) -> bool:
+    try:
+        return float(json.loads(marker_body)["expires_at"]) < time.time()
+    except (ValueError, KeyError, TypeError):
+        return True  # an unreadable marker protects nothing
+
+
+class FolderCache(ResponseCache):
+    """Files in a folder; O_EXCL creation makes the claim atomic on one machine."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def _result(self, key: str) -> Path:
+        return self.folder / f"{key}.json"
+
+    def _marker(self, key: str) -> Path:
+        return self.folder / f"{key}.pending"
+
+    def get(self, key: str) -> dict | None:
+        try:
+            return json.loads(self._result(key).read_bytes())
+        except FileNotFoundError:
+            return None
+
+    def claim(self, key: str, ttl_s: float) -> bool:
+        path = self._marker(key)
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                if not expired(path.read_bytes()):
+                    return False
+                # Take over a dead claimant: only one contender wins the rename.
+                os.rename(path, path.with_suffix(f".stale-{uuid.uuid4().hex}"))
+            except FileNotFoundError:
+                return False
+            return self.claim(key, ttl_s)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(marker(ttl_s))
+        return True
+
+    def put(self, key: str, value: dict) -> None:
+        tmp = self.folder / f".{key}.{uuid.uuid4().hex}.tmp"
+        try:
+            tmp.write_text(json.dumps(value))
+            os.replace(tmp, self._result(key))
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise CacheError(f"cannot write cache entry {key[:12]}: {exc.strerror}") from None
+        self.release(key)
+
+    def release(self, key: str) -> None:
+        self._marker(key).unlink(missing_ok=True)
+
+    def pending(self, key: str) -> bool:
+        return self._marker(key).exists()

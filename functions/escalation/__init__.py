@@ -1,0 +1,1 @@
+"""Escalation of long articles to the GPU container endpoint."""

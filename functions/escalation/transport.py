@@ -1,0 +1,94 @@
+"""How a request reaches the GPU endpoint: SageMaker's invoke_endpoint, or plain HTTPS.
+
+Both transports make exactly one attempt and sort failures into transient (worth a retry)
+and rejected (our request is wrong; a retry cannot help). Retries and the circuit breaker
+live in ``client.py`` so they behave the same over either transport.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+
+import urllib3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+SECRET_HEADER = "X-Newsburst-Secret"
+
+
+class EndpointError(RuntimeError):
+    pass
+
+
+class TransientEndpointError(EndpointError):
+    """Timeout, refused connection, throttling or a 5xx: the endpoint may answer next time."""
+
+
+class EndpointRejected(EndpointError):
+    """A 4xx: the endpoint understood us and said no."""
+
+
+def _classify(status: int, reason: str) -> EndpointError:
+    if status == 429 or status >= 500:
+        return TransientEndpointError(f"endpoint answered {status}: {reason}")
+    return EndpointRejected(f"endpoint answered {status}: {reason}")
+
+
+class Transport(ABC):
+    @abstractmethod
+    def invoke(self, payload: dict) -> dict: ...
+
+    @property
+    @abstractmethod
+    def target(self) -> str:
+        """Where requests go, for logs (never includes a secret)."""
+
+
+class HttpsTransport(Transport):
+    def __init__(self, url: str, timeout_s: float, secret: str | None = None):
+        self.url = url.rstrip("/") + "/invocations"
+        self.headers = {"Content-Type": "application/json"} | ({SECRET_HEADER: secret} if secret else {})
+        self.http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=min(3.0, timeout_s), read=timeout_s))
+
+    @property
+    def target(self) -> str:
+        return self.url
+
+    def invoke(self, payload: dict) -> dict:
+        try:
+            resp = self.http.request("POST", self.url, body=json.dumps(payload), headers=self.headers, retries=False)
+        except urllib3.exceptions.HTTPError as exc:  # timeouts and refused connections
+            raise TransientEndpointError(f"endpoint unreachable: {type(exc).__name__}") from None
+        if resp.status != 200:
+            raise _classify(resp.status, resp.data[:200].decode("utf-8", "replace"))
+        return json.loads(resp.data)
+
+
+class SageMakerTransport(Transport):
+    def __init__(self, session, endpoint_name: str, timeout_s: float):
+        self.endpoint_name = endpoint_name
+        self.client = session.client(
+            "sagemaker-runtime",
+            config=Config(read_timeout=timeout_s, connect_timeout=3, retries={"max_attempts": 1, "mode": "standard"}),
+        )
+
+    @property
+    def target(self) -> str:
+        return f"sagemaker:{self.endpoint_name}"
+
+    def invoke(self, payload: dict) -> dict:
+        try:
+            resp = self.client.invoke_endpoint(
+                EndpointName=self.endpoint_name,
+                ContentType="application/json",
+                Accept="application/json",
+                Body=json.dumps(payload).encode(),
+            )
+        except ClientError as exc:
+            err = exc.response.get("Error", {})
+            status = int(exc.response.get("OriginalStatusCode") or exc.response["ResponseMetadata"]["HTTPStatusCode"])
+            raise _classify(status, f"{err.get('Code')}: {err.get('Message', '')[:200]}") from None
+        except BotoCoreError as exc:  # connect/read timeouts, endpoint connection errors
+            raise TransientEndpointError(f"endpoint unreachable: {type(exc).__name__}") from None
+        return json.loads(resp["Body"].read())

@@ -1,0 +1,1 @@
+"""Thin Lambda handlers, one per trigger; ``router.handler`` is the deployed entry point."""

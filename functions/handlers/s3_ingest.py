@@ -1,0 +1,34 @@
+"""S3 ObjectCreated: a news item JSON uploaded to the ingest bucket."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.parser.models import S3Model
+
+from functions.app import App
+from functions.handlers.settle import dead_letter, settle
+from functions.ingest import ObjectMissing
+from functions.parsing import BadInput, parse_item
+from functions.schemas import NewsItem
+
+
+def handle(event: dict, context, app: App) -> dict:
+    records = parse(event=event, model=S3Model).Records
+    items: list[NewsItem] = []
+    payloads: dict[str, str] = {}
+    report = []
+    for record in records:
+        bucket, key = record.s3.bucket.name, unquote_plus(record.s3.object.key)
+        where = f"s3://{bucket}/{key}"
+        try:
+            raw = app.objects.read(bucket, key)
+            item = parse_item(raw)
+        except (BadInput, ObjectMissing) as exc:
+            report.append(dead_letter(app, "s3", f"{where}: {exc}", None, where))
+            continue
+        items.append(item)
+        payloads[item.id] = where  # the object stays in the bucket: the location is the replay handle
+    report += settle(app, "s3", app.pipeline.run(items), payloads)
+    return {"items": report}

@@ -1,0 +1,41 @@
+"""SQS: up to 10 news items per batch, with partial batch failure reporting.
+
+The valid items are summarized together first (one batched generation); Powertools'
+BatchProcessor then reports each record from those outcomes, so failed records alone go
+back to the queue, retry, and reach the DLQ through its redrive policy.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from functions.app import App
+from functions.parsing import BadInput, parse_item
+from functions.pipeline import ItemFailure
+
+
+class ItemFailed(RuntimeError):
+    pass
+
+
+def handle(event: dict, context, app: App) -> dict:
+    outcomes: dict[str, object] = {}
+    valid = []
+    for record in event.get("Records", []):
+        try:
+            valid.append((record["messageId"], parse_item(record.get("body", "").encode("utf-8", "surrogatepass"))))
+        except BadInput as exc:
+            outcomes[record["messageId"]] = ItemFailure("", exc.reason, False)
+    for (message_id, _), outcome in zip(valid, app.pipeline.run([item for _, item in valid]), strict=True):
+        outcomes[message_id] = outcome
+
+    def record_handler(record: SQSRecord) -> str:
+        outcome = outcomes[record.message_id]
+        if isinstance(outcome, ItemFailure):
+            app.logger.warning("record failed", extra={"message_id": record.message_id, "reason": outcome.reason})
+            raise ItemFailed(outcome.reason)
+        return outcome.id
+
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -1,0 +1,249 @@
+"""The summarize pipeline, one way: cache lookup -> route -> generate -> guard -> cache write -> notify.
+
+Every item comes out as a SummaryResult or an ItemFailure; the handlers turn failures into
+their trigger's retry signal or a dead letter, so nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from functions.cache.key import ModelFingerprint, cache_key
+from functions.cache.store import CacheError, ResponseCache
+from functions.config import Settings
+from functions.escalation.client import EndpointClient, EndpointUnavailable
+from functions.notify import Notifier
+from functions.runtime.budget import RouteDecision
+from functions.runtime.extractive import lead
+from functions.runtime.pool import Checkout
+from functions.runtime.summarize import NeedsEscalation, Summarizer, Summary
+from functions.schemas import Faithfulness, NewsItem, SummaryReady, SummaryResult, Timings
+
+FALLBACK_MODEL = "lead-3"
+
+
+@dataclass(frozen=True)
+class ItemFailure:
+    item_id: str
+    reason: str
+    retryable: bool  # True: hand it back for a retry; False: retrying cannot help (dead-letter it)
+
+
+Outcome = SummaryResult | ItemFailure
+
+
+class MetricSink(Protocol):
+    def add_metric(self, name: str, unit: MetricUnit, value: float) -> None: ...
+
+
+class LogSink(Protocol):
+    def info(self, msg: str, *args, **kwargs) -> None: ...
+    def warning(self, msg: str, *args, **kwargs) -> None: ...
+
+
+Engine = Callable[[], tuple[Summarizer, Checkout]]  # the warm pool's summarizer for this container
+
+
+@dataclass
+class Pipeline:
+    settings: Settings
+    cache: ResponseCache
+    engine: Engine
+    fingerprint: ModelFingerprint
+    escalator: EndpointClient | None
+    notifier: Notifier
+    metrics: MetricSink
+    logger: LogSink
+
+    def run(self, items: Sequence[NewsItem]) -> list[Outcome]:
+        start = time.perf_counter()
+        keys = [cache_key(self.fingerprint, item.body) for item in items]
+        out: list[Outcome | None] = [None] * len(items)
+        owner_of: dict[str, int] = {}  # key -> the index in this batch that runs the model for it
+        todo: list[int] = []
+        elsewhere: list[int] = []  # claimed by another invocation: wait for its result
+        for i, key in enumerate(keys):
+            if key in owner_of:
+                continue  # a duplicate within the batch copies its owner's outcome below
+            if (hit := self._lookup(key)) is not None:
+                out[i] = self._hit(hit, items[i], start)
+                continue
+            self.metrics.add_metric("CacheMiss", MetricUnit.Count, 1)
+            if self._claim(key):
+                owner_of[key] = i
+                todo.append(i)
+            else:
+                elsewhere.append(i)
+                owner_of[key] = i
+
+        for i, outcome in zip(todo, self._generate([items[i] for i in todo], start), strict=True):
+            out[i] = self._store(keys[i], outcome)
+        for i in elsewhere:
+            value = self.cache.wait(keys[i], self.settings.claim_wait_s, self.settings.claim_poll_s)
+            out[i] = (
+                self._hit(value, items[i], start)
+                if value is not None
+                else ItemFailure(items[i].id, "being summarized by another invocation; retry later", True)
+            )
+        for i, key in enumerate(keys):
+            if out[i] is None:  # an in-batch duplicate
+                owner = out[owner_of[key]]
+                out[i] = (
+                    owner.model_copy(update={"id": items[i].id, "cache_hit": True, "route": "cache"})
+                    if isinstance(owner, SummaryResult)
+                    else ItemFailure(items[i].id, owner.reason, owner.retryable)
+                )
+        return [self._notify(item, outcome) for item, outcome in zip(items, out, strict=True)]
+
+    # -- cache ------------------------------------------------------------------------------
+    def _lookup(self, key: str) -> dict | None:
+        try:
+            return self.cache.get(key)
+        except CacheError as exc:  # a broken cache must not stop summaries
+            self._cache_failed("get", key, exc)
+            return None
+
+    def _claim(self, key: str) -> bool:
+        try:
+            return self.cache.claim(key, self.settings.claim_ttl_s)
+        except CacheError as exc:
+            self._cache_failed("claim", key, exc)
+            return True  # no dedup without a cache, but the item is still summarized
+
+    def _store(self, key: str, outcome: Outcome) -> Outcome:
+        try:
+            if isinstance(outcome, SummaryResult) and not outcome.fallback:
+                self.cache.put(key, outcome.model_dump(mode="json"))
+            else:  # a fallback or failure is not the model's answer: let a retry claim again
+                self.cache.release(key)
+        except CacheError as exc:
+            self._cache_failed("put", key, exc)
+        return outcome
+
+    def _hit(self, value: dict, item: NewsItem, start: float) -> SummaryResult:
+        self.metrics.add_metric("CacheHit", MetricUnit.Count, 1)
+        return SummaryResult.model_validate(value).model_copy(
+            update={
+                "id": item.id,
+                "cache_hit": True,
+                "route": "cache",
+                "timings": Timings(total_ms=round((time.perf_counter() - start) * 1000, 2)),
+            }
+        )
+
+    def _cache_failed(self, op: str, key: str, exc: CacheError) -> None:
+        self.logger.warning("cache %s failed", op, extra={"cache_key": key[:16], "error": str(exc)})
+        self.metrics.add_metric("CacheError", MetricUnit.Count, 1)
+
+    # -- route and generate -------------------------------------------------------------------
+    def _generate(self, items: list[NewsItem], start: float) -> list[Outcome]:
+        if not items:
+            return []
+        summarizer, checkout = self.engine()
+        load_s = checkout.model.load_seconds if checkout.cold else None
+        bodies = [item.body for item in items]
+        done = summarizer.batch(bodies) if self.settings.batch else [self._one(summarizer, b) for b in bodies]
+        version = summarizer.model.manifest.version
+        out: list[Outcome | None] = [None] * len(items)
+        escalate = [i for i, d in enumerate(done) if isinstance(d, RouteDecision)]
+        for i, d in enumerate(done):
+            if isinstance(d, Summary):
+                out[i] = self._local(items[i], d, version, start, load_s)
+        for i, outcome in zip(escalate, self._escalate([items[i] for i in escalate], start), strict=True):
+            out[i] = outcome
+        return out  # type: ignore[return-value]
+
+    @staticmethod
+    def _one(summarizer: Summarizer, body: str) -> Summary | RouteDecision:
+        try:
+            return summarizer(body)
+        except NeedsEscalation as exc:
+            return exc.decision
+
+    def _local(self, item: NewsItem, s: Summary, version: str, start: float, load_s: float | None) -> Outcome:
+        gen = s.generation
+        self.metrics.add_metric("TokensIn", MetricUnit.Count, gen.prompt_tokens)
+        self.metrics.add_metric("TokensOut", MetricUnit.Count, len(gen.token_ids))
+        self.metrics.add_metric("TimeToFirstToken", MetricUnit.Milliseconds, gen.prefill_seconds * 1000)
+        self.metrics.add_metric("DecodeTokensPerSecond", MetricUnit.CountPerSecond, gen.decode_tokens_per_second)
+        if s.guard.degenerate:  # guard: degenerate output is reported, never delivered
+            return self._fallback(item, f"model output was {s.guard.degenerate}", start, retryable=False)
+        return SummaryResult(
+            id=item.id,
+            summary=s.text,
+            model_version=version,
+            route="local",
+            tokens_in=gen.prompt_tokens,
+            tokens_out=len(gen.token_ids),
+            timings=Timings(
+                total_ms=round((time.perf_counter() - start) * 1000, 2),
+                time_to_first_token_ms=round(gen.prefill_seconds * 1000, 2),
+                decode_tokens_per_second=round(gen.decode_tokens_per_second, 1),
+                model_load_s=load_s,
+            ),
+            faithfulness=Faithfulness(flagged=s.guard.flagged, unsupported_claims=s.guard.unsupported_claims),
+        )
+
+    def _escalate(self, items: list[NewsItem], start: float) -> list[Outcome]:
+        if not items:
+            return []
+        self.metrics.add_metric("Escalated", MetricUnit.Count, len(items))
+        if self.escalator is None:
+            reason = "over the local token budget and no GPU endpoint is set"
+            return [self._fallback(i, reason, start, escalated=True) for i in items]
+        try:
+            response = self.escalator.summarize(items)
+        except EndpointUnavailable as exc:
+            self.logger.warning("escalation failed", extra={"item_ids": [i.id for i in items], "error": str(exc)})
+            return [self._fallback(i, f"GPU endpoint unavailable: {exc}", start, escalated=True) for i in items]
+        elapsed = round((time.perf_counter() - start) * 1000, 2)
+        return [
+            r.model_copy(
+                update={
+                    "escalated": True,
+                    "route": "escalate",
+                    "timings": r.timings.model_copy(update={"total_ms": elapsed}),
+                }
+            )
+            for r in response.results
+        ]
+
+    def _fallback(
+        self, item: NewsItem, reason: str, start: float, retryable: bool = True, escalated: bool = False
+    ) -> Outcome:
+        """The configured policy: an extractive lead summary marked ``fallback``, or a failure."""
+        if self.settings.fallback == "fail":
+            return ItemFailure(item.id, reason, retryable)
+        self.metrics.add_metric("Fallback", MetricUnit.Count, 1)
+        self.logger.info("fallback summary", extra={"item_id": item.id, "reason": reason})
+        return SummaryResult(
+            id=item.id,
+            summary=lead(item.body),
+            model_version=FALLBACK_MODEL,
+            route="fallback",
+            fallback=True,
+            escalated=escalated,
+            timings=Timings(total_ms=round((time.perf_counter() - start) * 1000, 2)),
+        )
+
+    # -- notify ---------------------------------------------------------------------------------
+    def _notify(self, item: NewsItem, outcome: Outcome) -> Outcome:
+        if isinstance(outcome, ItemFailure):
+            self.metrics.add_metric("ItemsFailed", MetricUnit.Count, 1)
+            self.logger.warning("item failed", extra={"item_id": item.id, "reason": outcome.reason})
+            return outcome
+        try:
+            self.notifier.send(SummaryReady.of(item, outcome))
+        except Exception as exc:  # SNS/EventBridge/disk: the summary is cached, so a retry is cheap
+            self.metrics.add_metric("NotifyFailed", MetricUnit.Count, 1)
+            return ItemFailure(item.id, f"notification failed: {type(exc).__name__}", True)
+        self.logger.info(
+            "summary ready",
+            extra={"item_id": item.id, "route": outcome.route, "flagged": outcome.faithfulness.flagged},
+        )
+        return outcome

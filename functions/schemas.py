@@ -1,0 +1,108 @@
+"""The messages that cross the functions' boundaries: news items in, summary results out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
+
+MAX_BODY_CHARS = 60_000  # ~15k tokens: beyond even the GPU endpoint's 8k window is refused up front
+MAX_TITLE_CHARS = 500
+MAX_REQUEST_BYTES = 256 * 1024  # SQS's message limit; the HTTP API answers 413 above it
+
+
+class NewsItem(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
+    id: str = Field(min_length=1, max_length=200, pattern=r"^[\w.:/@-]+$")
+    title: str = Field(default="", max_length=MAX_TITLE_CHARS)
+    body: str = Field(min_length=1, max_length=MAX_BODY_CHARS)
+    source_url: AnyHttpUrl | None = None
+    published_at: datetime | None = None
+    language: str = Field(default="en", min_length=2, max_length=8)
+
+    @field_validator("body")
+    @classmethod
+    def _has_text(cls, body: str) -> str:
+        if not body.strip():
+            raise ValueError("body is empty or whitespace only")
+        return body
+
+
+class GenerationParameters(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_new_tokens: int | None = Field(default=None, ge=1, le=1024)
+
+
+class Faithfulness(BaseModel):
+    flagged: bool = False
+    unsupported_claims: list[str] = Field(default_factory=list)
+    degenerate: str | None = None  # "empty" | "repetition": the model's output was not delivered
+
+
+class Timings(BaseModel):
+    total_ms: float = 0.0
+    time_to_first_token_ms: float | None = None
+    decode_tokens_per_second: float | None = None
+    model_load_s: float | None = None  # set on the invocation that loaded the model (cold)
+
+
+class SummaryResult(BaseModel):
+    id: str
+    summary: str
+    model_version: str
+    route: str  # "local" | "escalate" | "cache"
+    cache_hit: bool = False
+    escalated: bool = False
+    fallback: bool = False  # an extractive lead summary stands in for the model's
+    tokens_in: int = 0
+    tokens_out: int = 0
+    timings: Timings = Field(default_factory=Timings)
+    faithfulness: Faithfulness = Field(default_factory=Faithfulness)
+
+
+class EndpointRequest(BaseModel):
+    """POST /invocations of the GPU endpoint."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[NewsItem] = Field(min_length=1, max_length=64)
+    parameters: GenerationParameters = Field(default_factory=GenerationParameters)
+
+
+class EndpointResponse(BaseModel):
+    results: list[SummaryResult]
+    batch_size: int  # requests' items generated together by dynamic batching
+
+
+class SummaryReady(BaseModel):
+    """The editor notification."""
+
+    id: str
+    title: str
+    summary: str
+    source_url: str | None
+    model_version: str
+    route: str
+    cache_hit: bool
+    fallback: bool
+    escalated: bool
+    faithfulness: Faithfulness
+    latency_ms: float
+
+    @classmethod
+    def of(cls, item: NewsItem, result: SummaryResult) -> SummaryReady:
+        return cls(
+            id=item.id,
+            title=item.title,
+            summary=result.summary,
+            source_url=str(item.source_url) if item.source_url else None,
+            model_version=result.model_version,
+            route=result.route,
+            cache_hit=result.cache_hit,
+            fallback=result.fallback,
+            escalated=result.escalated,
+            faithfulness=result.faithfulness,
+            latency_ms=result.timings.total_ms,
+        )
