@@ -238,6 +238,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_invoke)
 
     p = sub.add_parser(
+        "serve-gpu",
+        help="run the GPU endpoint server locally (the container's `serve`)",
+        add_help=False,
+        description="Same as the container's `serve`; see `newsburst serve-gpu --help`.",
+    )
+    p.set_defaults(func=None)
+
+    p = sub.add_parser(
         "demo",
         help="invoke the handler on every sample event and show the summaries editors receive",
         description="Invoke the handler on every *.json event in a folder (default events/) and print the "
@@ -252,6 +260,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["serve-gpu"]:  # its own parser: the container runs the same entry point as `serve`
+        from functions.endpoint.server import main as serve
+
+        return serve(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
     from functions.runtime.manifest import BundleError

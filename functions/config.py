@@ -58,3 +58,20 @@ class Settings(BaseSettings):
     # Observability (Powertools)
     service_name: str = "newsburst"
     metrics_namespace: str = "Newsburst"
+
+
+class EndpointSettings(BaseSettings):
+    """The GPU endpoint server's settings (NEWSBURST_GPU_*). SageMaker mounts the model at /opt/ml/model."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSBURST_GPU_", frozen=True)
+
+    bundle_dir: Path = Path("/opt/ml/model")
+    host: str = "0.0.0.0"
+    port: int = 8080  # the SageMaker container contract
+    secret: SecretStr | None = None  # required header outside SageMaker; from configuration, never the image
+    max_batch: int = 8  # items generated together
+    batch_window_ms: float = 5.0  # how long the first request waits for others to join its batch
+    queue_size: int = 16  # queued requests beyond this get 429 + Retry-After
+    deadline_s: float = 50.0  # per request, below SageMaker's 60 s invocation limit
+    threads: int | None = None
+    providers: list[str] = ["CUDAExecutionProvider", "CPUExecutionProvider"]  # the first available wins

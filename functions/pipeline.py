@@ -18,11 +18,12 @@ from functions.cache.store import CacheError, ResponseCache
 from functions.config import Settings
 from functions.escalation.client import EndpointClient, EndpointUnavailable
 from functions.notify import Notifier
+from functions.results import summary_result
 from functions.runtime.budget import RouteDecision
 from functions.runtime.extractive import lead
 from functions.runtime.pool import Checkout
 from functions.runtime.summarize import NeedsEscalation, Summarizer, Summary
-from functions.schemas import Faithfulness, NewsItem, SummaryReady, SummaryResult, Timings
+from functions.schemas import NewsItem, SummaryReady, SummaryResult, Timings
 
 FALLBACK_MODEL = "lead-3"
 
@@ -173,21 +174,7 @@ class Pipeline:
         self.metrics.add_metric("DecodeTokensPerSecond", MetricUnit.CountPerSecond, gen.decode_tokens_per_second)
         if s.guard.degenerate:  # guard: degenerate output is reported, never delivered
             return self._fallback(item, f"model output was {s.guard.degenerate}", start, retryable=False)
-        return SummaryResult(
-            id=item.id,
-            summary=s.text,
-            model_version=version,
-            route="local",
-            tokens_in=gen.prompt_tokens,
-            tokens_out=len(gen.token_ids),
-            timings=Timings(
-                total_ms=round((time.perf_counter() - start) * 1000, 2),
-                time_to_first_token_ms=round(gen.prefill_seconds * 1000, 2),
-                decode_tokens_per_second=round(gen.decode_tokens_per_second, 1),
-                model_load_s=load_s,
-            ),
-            faithfulness=Faithfulness(flagged=s.guard.flagged, unsupported_claims=s.guard.unsupported_claims),
-        )
+        return summary_result(item.id, s, version, "local", (time.perf_counter() - start) * 1000, load_s)
 
     def _escalate(self, items: list[NewsItem], start: float) -> list[Outcome]:
         if not items:
@@ -203,14 +190,16 @@ class Pipeline:
             return [self._fallback(i, f"GPU endpoint unavailable: {exc}", start, escalated=True) for i in items]
         elapsed = round((time.perf_counter() - start) * 1000, 2)
         return [
-            r.model_copy(
+            self._fallback(item, f"endpoint output was {r.faithfulness.degenerate}", start, False, escalated=True)
+            if r.faithfulness.degenerate
+            else r.model_copy(
                 update={
                     "escalated": True,
                     "route": "escalate",
                     "timings": r.timings.model_copy(update={"total_ms": elapsed}),
                 }
             )
-            for r in response.results
+            for item, r in zip(items, response.results, strict=True)
         ]
 
     def _fallback(

@@ -35,9 +35,9 @@ class Profile:
 # fmt: off
 PROFILES: dict[str, Profile] = {
     "tiny": Profile(
-        name="tiny", student_layers=2, student_head_layers=1, train_articles=4, eval_articles=2,
+        name="tiny", student_layers=4, student_head_layers=2, train_articles=4, eval_articles=2,
         max_article_tokens=96, summary_tokens=12, epochs=1, batch_size=2, learning_rate=1e-3, top_k=8,
-        random_student=True, teacher_batch=4, gate_articles=2, gate_max_drop=1.0, serve_max_new_tokens=12,
+        random_student=False, teacher_batch=4, gate_articles=2, gate_max_drop=1.0, serve_max_new_tokens=12,
     ),
     "quick": Profile(
         name="quick", student_layers=12, student_head_layers=3, train_articles=128, eval_articles=30,

@@ -46,3 +46,55 @@ def student_bundle_copy(tiny_export, tmp_path) -> Path:
     target = tmp_path / "student"
     shutil.copytree(tiny_export[0] / "student", target)
     return target
+
+
+@pytest.fixture(scope="session")
+def student_dir(tiny_export) -> Path:
+    return tiny_export[0] / "student"
+
+
+@pytest.fixture()
+def make_app(student_dir, tmp_path):
+    """An App wired like a container with local defaults under tmp_path, installed in the router."""
+    import uuid
+
+    from functions.app import App
+    from functions.config import Settings
+    from functions.handlers import router
+
+    def make(**overrides):
+        defaults = dict(
+            bundle_dir=student_dir,
+            cache_dir=tmp_path / "cache",
+            outbox_path=tmp_path / "outbox.jsonl",
+            dead_letter_dir=tmp_path / "dead-letter",
+            claim_wait_s=2.0,
+            # a fresh service name per app: Powertools reuses a logger's handler (and stream) by name
+            service_name=f"newsburst-test-{uuid.uuid4().hex[:8]}",
+        )
+        app = App.from_settings(Settings(**{**defaults, **overrides}))
+        router.use(app)
+        return app
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def aws():
+    """moto's server on loopback; boto3 clients reach it through AWS_ENDPOINT_URL, over real HTTP."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    env = {
+        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in env.items():
+            mp.setenv(k, v)
+        yield env
+    server.stop()

@@ -32,9 +32,7 @@ class EndpointClient:
     def circuit(self) -> str:
         return str(self.breaker.current_state)  # "closed" | "open" | "half-open"
 
-    def summarize(
-        self, items: Sequence[NewsItem], parameters: GenerationParameters | None = None
-    ) -> EndpointResponse:
+    def summarize(self, items: Sequence[NewsItem], parameters: GenerationParameters | None = None) -> EndpointResponse:
         request = EndpointRequest(items=list(items), parameters=parameters or GenerationParameters())
         payload = request.model_dump(mode="json")
         try:

@@ -47,7 +47,9 @@ def open_session(path: Path, threads: int | None = None, providers: list[str] | 
         raise BundleError(f"cannot load ONNX graph {path}: {exc}") from None
 
 
-def load_model(folder: Path, threads: int | None = None, verify: bool = True) -> LocalModel:
+def load_model(
+    folder: Path, threads: int | None = None, verify: bool = True, providers: list[str] | None = None
+) -> LocalModel:
     """Load and (by default) verify a bundle. Raises BundleError with one clear line."""
     start = time.perf_counter()
     folder = Path(folder)
@@ -57,7 +59,7 @@ def load_model(folder: Path, threads: int | None = None, verify: bool = True) ->
     with ThreadPoolExecutor(max_workers=1) as pool:
         checked = pool.submit(verify_bundle, folder, manifest) if verify else None
         try:
-            session = open_session(folder / MODEL_FILE, threads)
+            session = open_session(folder / MODEL_FILE, threads, providers)
             tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         except Exception:
             if checked is not None:

@@ -61,17 +61,21 @@ class Summarizer:
         return self._finish(article, gen, decision, stop_strings)
 
     def batch(
-        self, articles: Sequence[str], sampling: SamplingParams = GREEDY, stop_strings: Sequence[str] = ()
+        self,
+        articles: Sequence[str],
+        sampling: SamplingParams = GREEDY,
+        stop_strings: Sequence[str] = (),
+        max_new_tokens: int | None = None,
     ) -> list[Summary | RouteDecision]:
         """Summarize the articles that fit in one batched generation; the rest come back as
         their ``escalate`` decision, in input order."""
-        routed = [self.route(a) for a in articles]
+        routed = [self.route(a, max_new_tokens) for a in articles]
         local = [i for i, (_, d) in enumerate(routed) if d.route == "local"]
         out: list[Summary | RouteDecision] = [d for _, d in routed]
         if local:
             gens = self.decoder.generate_batch(
                 [routed[i][0] for i in local],
-                self.max_new_tokens,
+                max_new_tokens or self.max_new_tokens,
                 self.stop_ids,
                 sampling,
                 stop_when=self._stopper(stop_strings),

@@ -1,0 +1,1 @@
+"""The GPU container endpoint for long contexts (SageMaker inference container contract)."""

@@ -1,0 +1,106 @@
+"""Dynamic batching: requests that arrive within a few milliseconds are generated together.
+
+A bounded queue gives backpressure: when it is full, ``submit`` refuses at once (the server
+answers 429) instead of letting latency grow without limit. One worker thread owns the model,
+so generation never runs concurrently with itself.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+from functions.schemas import NewsItem
+
+
+class Overloaded(RuntimeError):
+    pass
+
+
+class DeadlineExceeded(RuntimeError):
+    pass
+
+
+@dataclass
+class Job:
+    items: list[NewsItem]
+    max_new_tokens: int | None
+    deadline: float  # time.monotonic() after which the answer is useless to the caller
+    future: Future = field(default_factory=Future)
+
+
+# (items, max_new_tokens) -> one outcome per item; runs a whole batch in one generation
+RunBatch = Callable[[list[NewsItem], int | None], list]
+
+
+class DynamicBatcher:
+    def __init__(self, run_batch: RunBatch, max_batch: int, window_ms: float, queue_size: int):
+        self.run_batch, self.max_batch, self.window_s = run_batch, max_batch, window_ms / 1000
+        self.jobs: queue.Queue[Job] = queue.Queue(maxsize=queue_size)
+        self._carry: deque[Job] = deque()  # taken from the queue but not fitting the last batch
+        self.batches = 0
+        self.largest_batch = 0
+        threading.Thread(target=self._loop, name="batcher", daemon=True).start()
+
+    def submit(self, items: list[NewsItem], max_new_tokens: int | None, deadline_s: float) -> Future:
+        job = Job(items, max_new_tokens, time.monotonic() + deadline_s)
+        try:
+            self.jobs.put_nowait(job)
+        except queue.Full:
+            raise Overloaded(f"{self.jobs.maxsize} requests already queued") from None
+        return job.future
+
+    def _next(self, timeout: float | None) -> Job | None:
+        if self._carry:
+            return self._carry.popleft()
+        try:
+            return self.jobs.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def _collect(self) -> list[Job]:
+        first = self._next(None)
+        assert first is not None
+        batch, size, skipped = [first], len(first.items), []
+        until = time.monotonic() + self.window_s
+        while size < self.max_batch and (wait := until - time.monotonic()) > 0:
+            if (job := self._next(wait)) is None:
+                break
+            if job.max_new_tokens == first.max_new_tokens and size + len(job.items) <= self.max_batch:
+                batch.append(job)
+                size += len(job.items)
+            else:
+                skipped.append(job)
+        self._carry.extendleft(reversed(skipped))  # they lead the next batch
+        return batch
+
+    def _loop(self) -> None:
+        while True:
+            batch = self._collect()
+            now = time.monotonic()
+            live = []
+            for job in batch:
+                if job.deadline < now:
+                    job.future.set_exception(DeadlineExceeded("deadline passed while queued"))
+                else:
+                    live.append(job)
+            if not live:
+                continue
+            items = [item for job in live for item in job.items]
+            self.batches += 1
+            self.largest_batch = max(self.largest_batch, len(items))
+            try:
+                outcomes = self.run_batch(items, live[0].max_new_tokens)
+            except Exception as exc:  # the model failed: every request in the batch learns why
+                for job in live:
+                    job.future.set_exception(exc)
+                continue
+            at = 0
+            for job in live:
+                job.future.set_result((outcomes[at : at + len(job.items)], len(items)))
+                at += len(job.items)

@@ -1,0 +1,21 @@
+from functions.cache.key import ModelFingerprint, cache_key
+
+FP = ModelFingerprint("v1", "tok", "summary-v1", (("max_new_tokens", 96),))
+
+
+def test_key_ignores_whitespace_and_unicode_form_but_not_words():
+    a = cache_key(FP, "The  council met\non Monday. Café")
+    assert a == cache_key(FP, " The council met on Monday. Cafe\u0301 ")
+    assert a != cache_key(FP, "The council met on Tuesday. Café")
+
+
+def test_every_part_of_the_fingerprint_changes_the_key():
+    base = cache_key(FP, "text")
+    variants = [
+        ModelFingerprint("v2", "tok", "summary-v1", (("max_new_tokens", 96),)),
+        ModelFingerprint("v1", "tok2", "summary-v1", (("max_new_tokens", 96),)),
+        ModelFingerprint("v1", "tok", "summary-v2", (("max_new_tokens", 96),)),
+        ModelFingerprint("v1", "tok", "summary-v1", (("max_new_tokens", 64),)),
+    ]
+    keys = {cache_key(v, "text") for v in variants}
+    assert base not in keys and len(keys) == 4
