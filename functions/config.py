@@ -74,4 +74,5 @@ class EndpointSettings(BaseSettings):
     queue_size: int = 16  # queued requests beyond this get 429 + Retry-After
     deadline_s: float = 50.0  # per request, below SageMaker's 60 s invocation limit
     threads: int | None = None
+    warmup: bool = True  # one generation before /ping reports ready
     providers: list[str] = ["CUDAExecutionProvider", "CPUExecutionProvider"]  # the first available wins

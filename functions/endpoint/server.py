@@ -30,6 +30,7 @@ from functions.parsing import describe
 from functions.results import summary_result
 from functions.runtime.budget import RouteDecision
 from functions.runtime.model import LocalModel, load_model
+from functions.runtime.snapstart import WARMUP_ARTICLE
 from functions.runtime.summarize import NeedsEscalation, Summarizer
 from functions.schemas import MAX_REQUEST_BYTES, EndpointRequest, EndpointResponse, NewsItem
 
@@ -54,7 +55,10 @@ class Endpoint:
             providers = [p for p in s.providers if p in available] or ["CPUExecutionProvider"]
             model: LocalModel = load_model(s.bundle_dir, s.threads, True, providers)
             self.provider = model.session.get_providers()[0]
-            self.summarizer = Summarizer(model)
+            summarizer = Summarizer(model)
+            if s.warmup:  # first runs allocate arenas (and on CUDA pick kernels): pay before /ping says ready
+                summarizer(WARMUP_ARTICLE * 20, max_new_tokens=4)
+            self.summarizer = summarizer
             self.batcher = DynamicBatcher(self._run_batch, s.max_batch, s.batch_window_ms, s.queue_size)
             log.info("model %s loaded on %s", model.manifest.version, self.provider)
         except Exception as exc:
@@ -88,6 +92,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt: str, *args) -> None:  # access log without bodies, to our logger
         log.debug("%s %s", self.address_string(), fmt % args)
+
+    def _refuse(self, status: int, body: dict, headers: dict | None = None) -> None:
+        """Answer without reading the request body, so the connection cannot be reused."""
+        self.close_connection = True
+        self._send(status, body, {**(headers or {}), "Connection": "close"})
 
     def _send(self, status: int, body: dict, headers: dict | None = None) -> None:
         data = json.dumps(body).encode()
@@ -127,7 +136,7 @@ class Handler(BaseHTTPRequestHandler):
     def _read_request(self) -> EndpointRequest | None:
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY:
-            self._send(413, {"error": f"request is {length} bytes; the limit is {MAX_BODY}"})
+            self._refuse(413, {"error": f"request is {length} bytes; the limit is {MAX_BODY}"})
             return None
         try:
             return EndpointRequest.model_validate_json(self.rfile.read(length))
@@ -138,11 +147,11 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         ep = self.endpoint
         if self.path != "/invocations":
-            return self._send(404, {"error": f"no route POST {self.path}"})
+            return self._refuse(404, {"error": f"no route POST {self.path}"})
         if not self._authorized():
-            return self._send(401, {"error": f"missing or wrong {SECRET_HEADER} header"})
+            return self._refuse(401, {"error": f"missing or wrong {SECRET_HEADER} header"})
         if ep.summarizer is None:
-            return self._send(503, {"error": "model not loaded yet"}, {"Retry-After": "5"})
+            return self._refuse(503, {"error": "model not loaded yet"}, {"Retry-After": "5"})
         if (request := self._read_request()) is None:
             return None
         if reason := ep.over_budget(request):
@@ -222,3 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
     return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

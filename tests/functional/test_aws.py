@@ -1,0 +1,123 @@
+"""The AWS parts over real HTTP against moto's server: S3 cache and ingest, SNS, SQS DLQ."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+
+import boto3
+import pytest
+
+from functions.cache.s3 import S3Cache
+from functions.handlers import router
+from functions.local_invoke import LocalContext
+from tests.factories import eventbridge_event, news_item, s3_event, sqs_event
+
+
+@pytest.fixture()
+def bucket(aws) -> str:
+    name = f"cache-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3").create_bucket(Bucket=name)
+    return name
+
+
+def test_s3_claims_are_exclusive_and_expire(bucket):
+    cache = S3Cache(boto3.client("s3"), bucket, "summaries/")
+    wins = []
+    barrier = threading.Barrier(6)
+
+    def contend():
+        barrier.wait()
+        wins.append(cache.claim("k", ttl_s=0.5))
+
+    threads = [threading.Thread(target=contend) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert wins.count(True) == 1 and cache.pending("k")
+    time.sleep(0.6)
+    assert cache.claim("k", ttl_s=60) and not cache.claim("k", ttl_s=60)  # a dead claimant's marker expired
+    cache.put("k", {"summary": "s", "model_version": "v"})
+    assert cache.get("k") == {"summary": "s", "model_version": "v"} and not cache.pending("k")
+
+
+def test_identical_items_in_a_burst_run_the_model_once(make_app, bucket, monkeypatch):
+    app = make_app(cache_bucket=bucket, claim_wait_s=30)
+    calls = []
+    real = app.engine
+
+    def counting_engine():
+        calls.append(1)
+        time.sleep(0.3)  # hold the claim while the others arrive
+        return real()
+
+    monkeypatch.setattr(app, "engine", counting_engine)
+    results = [None] * 5
+    barrier = threading.Barrier(5)
+
+    def invoke(i):
+        barrier.wait()
+        results[i] = app.pipeline.run([app_item(i)])[0]
+
+    def app_item(i):
+        from functions.schemas import NewsItem
+
+        return NewsItem.model_validate(news_item(id=f"copy-{i}"))
+
+    threads = [threading.Thread(target=invoke, args=(i,)) for i in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
+    assert sum(not r.cache_hit for r in results) == 1 and len({r.summary for r in results}) == 1
+    assert [r.id for r in results] == [f"copy-{i}" for i in range(5)]
+    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=bucket)["Contents"]]
+    assert len(keys) == 1 and keys[0].startswith("summaries/") and keys[0].endswith(".json")
+
+
+def test_s3_ingest_and_sns_notification_end_to_end(make_app, bucket):
+    s3, sns, sqs = boto3.client("s3"), boto3.client("sns"), boto3.client("sqs")
+    topic = sns.create_topic(Name=f"summaries-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName=f"editors-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
+    s3.put_object(Bucket=bucket, Key="incoming/item 1.json", Body=json.dumps(news_item()).encode())
+    make_app(cache_bucket=bucket, sns_topic_arn=topic)
+    out = router.handler(s3_event(bucket, "incoming/item+1.json"), LocalContext())
+    assert out["items"][0]["status"] == "summarized"
+    msgs = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=2)["Messages"]
+    note = json.loads(msgs[0]["Body"])
+    assert note["id"] == news_item()["id"] and note["summary"] == out["items"][0]["result"]["summary"]
+    assert note["source_url"] and note["model_version"] and "flagged" in note["faithfulness"]
+
+
+def test_bad_items_reach_the_sqs_dead_letter_queue(make_app, bucket):
+    sqs = boto3.client("sqs")
+    dlq = sqs.create_queue(QueueName=f"dlq-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    make_app(cache_bucket=bucket, dead_letter_queue_url=dlq)
+    router.handler(eventbridge_event({"id": "no-body", "title": "t"}), LocalContext())
+    (msg,) = sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=1, MessageAttributeNames=["All"])["Messages"]
+    letter = json.loads(msg["Body"])
+    assert letter["item_id"] == "no-body" and "body" in letter["reason"]
+    assert msg["MessageAttributes"]["source"]["StringValue"] == "eventbridge"
+
+
+def test_a_cache_bucket_that_denies_writes_still_delivers_and_counts_it(make_app, bucket, capsys):
+    deny = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Deny", "Principal": "*", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{bucket}/*"}
+        ],
+    }
+    boto3.client("s3").put_bucket_policy(Bucket=bucket, Policy=json.dumps(deny))
+    app = make_app(cache_bucket=bucket)
+    result = router.handler(sqs_event([json.dumps(news_item())]), LocalContext())
+    assert result["batchItemFailures"] == []
+    (note,) = [json.loads(line) for line in app.settings.outbox_path.read_text().splitlines()]
+    assert note["summary"] and not note["fallback"]
+    logs = capsys.readouterr()
+    assert "cache put failed" in logs.err and '"CacheError"' in logs.out

@@ -1,0 +1,85 @@
+"""The GPU endpoint server as a real process on loopback, on the CPU provider."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import urllib3
+
+from tests.conftest import wait_for_ping
+from tests.factories import news_item
+
+SECRET = "local-test-secret"
+
+
+def _post(url: str, payload: object, secret: str | None = SECRET, **headers) -> urllib3.BaseHTTPResponse:
+    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    if secret:
+        headers["X-Newsburst-Secret"] = secret
+    return urllib3.request("POST", f"{url}/invocations", body=body, headers=headers, retries=False, timeout=60)
+
+
+def _concurrently(n: int, fn) -> list:
+    out = [None] * n
+    barrier = threading.Barrier(n)
+
+    def run(i):
+        barrier.wait()
+        out[i] = fn(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return out
+
+
+def test_ping_is_503_while_loading_then_200(start_endpoint, tiny_export):
+    with start_endpoint(tiny_export[0] / "teacher", wait_ready=False) as url:
+        first = urllib3.request("GET", f"{url}/ping", retries=False)
+        assert first.status == 503 and first.json()["status"] == "loading"
+        wait_for_ping(url)
+        ready = urllib3.request("GET", f"{url}/ping").json()
+        assert ready["status"] == "ok" and ready["provider"] == "CPUExecutionProvider"
+
+
+def test_concurrent_requests_are_batched_and_auth_and_bad_payloads_are_refused(start_endpoint, student_dir):
+    with start_endpoint(student_dir, secret=SECRET, batch_window_ms=200, max_batch=8) as url:
+        items = [news_item(n, id=f"r{i}") for i, n in enumerate(["lee-020", "lee-170", "lee-290", "lee-020"])]
+        responses = _concurrently(4, lambda i: _post(url, {"items": [items[i]]}))
+        bodies = [r.json() for r in responses]
+        assert all(r.status == 200 for r in responses)
+        assert [b["results"][0]["id"] for b in bodies] == ["r0", "r1", "r2", "r3"]
+        assert max(b["batch_size"] for b in bodies) > 1  # generated together
+        assert bodies[0]["results"][0]["summary"] == bodies[3]["results"][0]["summary"]  # same article, same text
+        assert _post(url, {"items": [items[0]]}, secret=None).status == 401
+        assert _post(url, {"items": [items[0]]}, secret="wrong").status == 401
+        for bad, words in [
+            (b"{not json", "Invalid JSON"),
+            ({"items": []}, "items"),
+            ({"items": [{"id": "x", "body": " "}]}, "body"),
+            ({"items": [items[0]], "parameters": {"temperature": 2}}, "temperature"),
+        ]:
+            resp = _post(url, bad)
+            assert resp.status == 400 and words in resp.json()["error"], resp.json()
+
+
+def test_overload_answers_429_with_retry_after(start_endpoint, student_dir):
+    with start_endpoint(student_dir, queue_size=1, max_batch=1, batch_window_ms=0) as url:
+        responses = _concurrently(12, lambda i: _post(url, {"items": [news_item("lee-170", id=f"o{i}")]}, secret=None))
+        statuses = sorted(r.status for r in responses)
+        assert statuses.count(200) >= 1 and statuses.count(429) >= 1 and set(statuses) <= {200, 429}
+        assert all(r.headers["Retry-After"] == "1" for r in responses if r.status == 429)
+
+
+def test_streaming_sends_tokens_then_the_result(start_endpoint, student_dir):
+    with start_endpoint(student_dir) as url:
+        resp = _post(url, {"items": [news_item()]}, secret=None, Accept="text/event-stream")
+        events = [block.split("\n") for block in resp.data.decode().strip().split("\n\n")]
+        names = [e[0].removeprefix("event: ") for e in events]
+        assert names[-1] == "result" and set(names[:-1]) == {"token"} and len(names) > 2
+        result = json.loads(events[-1][1].removeprefix("data: "))
+        streamed = "".join(json.loads(e[1].removeprefix("data: "))["text"] for e in events[:-1])
+        assert streamed.strip() == result["summary"]

@@ -1,0 +1,91 @@
+"""Escalation over real HTTP: the GPU endpoint process, and stand-in servers that misbehave."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from functions.handlers import router
+from functions.local_invoke import LocalContext
+from tests.factories import long_item, news_item, sqs_event
+
+
+@contextmanager
+def misbehaving(status: int = 500, delay_s: float = 0.0):
+    """A loopback server that answers every POST with ``status`` after ``delay_s``; counts calls."""
+    calls = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            calls.append(self.path)
+            self.rfile.read(int(self.headers["Content-Length"]))
+            time.sleep(delay_s)
+            self.send_response(status)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", calls
+    finally:
+        server.shutdown()
+
+
+def _refused_url() -> str:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{s.getsockname()[1]}"  # closed again: connections are refused
+
+
+def _run(items: list[dict]) -> dict:
+    return router.handler(sqs_event([json.dumps(i) for i in items]), LocalContext())
+
+
+def test_long_items_go_to_the_gpu_endpoint_and_short_ones_stay_local(make_app, start_endpoint, tiny_export):
+    teacher = tiny_export[0] / "teacher"
+    with start_endpoint(teacher, secret="s3cret") as url:
+        app = make_app(endpoint_url=url, endpoint_secret="s3cret")
+        result = _run([news_item(), long_item()])
+    assert result["batchItemFailures"] == []
+    notes = {n["id"]: n for n in map(json.loads, app.settings.outbox_path.read_text().splitlines())}
+    far, near = notes[long_item()["id"]], notes[news_item()["id"]]
+    teacher_version = json.loads((teacher / "manifest.json").read_text())["version"]
+    assert far["escalated"] and not far["fallback"] and far["model_version"] == teacher_version and far["summary"]
+    assert not near["escalated"] and near["route"] == "local"
+
+
+def test_endpoint_500s_are_retried_then_fall_back_to_lead_sentences(make_app):
+    with misbehaving(500) as (url, calls):
+        app = make_app(endpoint_url=url, endpoint_attempts=3, endpoint_backoff_s=0.01)
+        result = _run([long_item()])
+    assert result["batchItemFailures"] == [] and len(calls) == 3
+    (note,) = map(json.loads, app.settings.outbox_path.read_text().splitlines())
+    assert note["fallback"] and note["escalated"] and note["model_version"] == "lead-3"
+
+
+def test_endpoint_timeout_with_fail_policy_sends_the_item_back_to_the_queue(make_app):
+    with misbehaving(200, delay_s=2.0) as (url, calls):
+        make_app(
+            endpoint_url=url, endpoint_timeout_s=0.3, endpoint_attempts=2, endpoint_backoff_s=0.01, fallback="fail"
+        )
+        event_items = [long_item(), news_item()]
+        result = _run(event_items)
+    assert len(result["batchItemFailures"]) == 1 and len(calls) == 2  # the short item was still summarized
+
+
+def test_a_refused_connection_opens_the_circuit_and_later_calls_skip_the_endpoint(make_app):
+    app = make_app(endpoint_url=_refused_url(), endpoint_attempts=1, breaker_failures=2, breaker_reset_s=60)
+    for i in range(3):
+        assert _run([long_item(id=f"long-{i}")])["batchItemFailures"] == []
+    assert app.escalator.circuit == "open"
+    notes = list(map(json.loads, app.settings.outbox_path.read_text().splitlines()))
+    assert [n["fallback"] for n in notes] == [True, True, True]
