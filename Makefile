@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 BUNDLE := build/bundles/student/manifest.json
 
-.PHONY: demo test install bundle bench lint clean
+.PHONY: demo test install bundle bench lambda-package serve-gpu clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,13 @@ test: $(STAMP)
 bench: $(BUNDLE)
 	$(BIN)/python bench/decode.py --sweep
 	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/burst.py
+
+lambda-package: $(BUNDLE)
+	$(BIN)/python infra/package_lambda.py
+
+serve-gpu: $(BUNDLE)
+	$(BIN)/newsburst serve-gpu --bundle build/bundles/teacher --host 127.0.0.1 --port 8080
 
 clean:
 	rm -rf build .cache/newsburst/work-*

@@ -10,6 +10,7 @@ import json
 import sys
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -26,6 +27,7 @@ from functions.ingest import FolderObjectSource, ObjectSource, S3ObjectSource
 from functions.notify import EventBridgeNotifier, FanOut, Notifier, OutboxNotifier, SnsNotifier
 from functions.pipeline import Pipeline
 from functions.runtime import pool
+from functions.runtime.fetch import fetch_bundle
 from functions.runtime.manifest import read_manifest
 from functions.runtime.summarize import Summarizer
 
@@ -51,10 +53,18 @@ class App:
     def aws(self) -> boto3.Session:
         return boto3.Session()
 
+    @cached_property
+    def bundle_dir(self) -> Path:
+        """The bundle folder: as configured, or fetched from S3 once per container."""
+        s = self.settings
+        if s.bundle_uri:
+            return fetch_bundle(self.aws.client("s3"), s.bundle_uri, s.bundle_cache_dir)
+        return s.bundle_dir
+
     def engine(self) -> tuple[Summarizer, pool.Checkout]:
         """The warm pool's model for this container's bundle (loads it on first use)."""
         s = self.settings
-        checkout = pool.acquire(s.bundle_dir, s.threads, s.verify_bundle)
+        checkout = pool.acquire(self.bundle_dir, s.threads, s.verify_bundle)
         if checkout.cold:
             self.metrics.add_metric("ModelLoadSeconds", MetricUnit.Seconds, checkout.model.load_seconds)
         return Summarizer(checkout.model), checkout
@@ -62,7 +72,7 @@ class App:
     @cached_property
     def fingerprint(self) -> ModelFingerprint:
         """From the manifest alone, so a cold container answers cache hits without loading the model."""
-        folder = self.settings.bundle_dir
+        folder = self.bundle_dir
         manifest = read_manifest(folder)
         generation = json.loads((folder / "generation_config.json").read_text())
         return ModelFingerprint(

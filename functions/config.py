@@ -17,7 +17,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSBURST_", frozen=True)
 
     # The model bundle and the warm pool
-    bundle_dir: Path = Path("build/bundles/student")  # a Lambda layer would mount it under /opt
+    bundle_dir: Path = Path("build/bundles/student")  # in the package, or a Lambda layer under /opt
+    bundle_uri: str | None = None  # s3://bucket/prefix/student/<version>/: fetched into bundle_cache_dir
+    bundle_cache_dir: Path = Path("/tmp/newsburst/bundles")  # Lambda's only writable disk
     preload: bool = False  # load the model in the Lambda init phase (at import) instead of lazily
     threads: int | None = None  # ORT intra-op threads; default: the vCPUs this process may use
     verify_bundle: bool = True  # check every file's sha256 against the manifest on load

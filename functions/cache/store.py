@@ -61,7 +61,7 @@ def expired(marker_body: bytes) -> bool:
 
 
 class FolderCache(ResponseCache):
-    """Files in a folder; O_EXCL creation makes the claim atomic on one machine."""
+    """Files in a folder; an exclusive hard link makes the claim atomic on one machine."""
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
@@ -81,20 +81,26 @@ class FolderCache(ResponseCache):
 
     def claim(self, key: str, ttl_s: float) -> bool:
         path = self._marker(key)
+        # Write the marker whole, then link it into place: link() fails if the name exists, so
+        # creation is exclusive and no contender ever reads a half-written marker.
+        tmp = self.folder / f".{key}.{uuid.uuid4().hex}.claim"
+        tmp.write_bytes(marker(ttl_s))
         try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            os.link(tmp, path)
+            return True
         except FileExistsError:
             try:
                 if not expired(path.read_bytes()):
                     return False
                 # Take over a dead claimant: only one contender wins the rename.
-                os.rename(path, path.with_suffix(f".stale-{uuid.uuid4().hex}"))
+                stale = path.with_suffix(f".stale-{uuid.uuid4().hex}")
+                os.rename(path, stale)
+                stale.unlink()
             except FileNotFoundError:
                 return False
             return self.claim(key, ttl_s)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(marker(ttl_s))
-        return True
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def put(self, key: str, value: dict) -> None:
         tmp = self.folder / f".{key}.{uuid.uuid4().hex}.tmp"

@@ -174,7 +174,10 @@ def test_summarize_command_answers_every_sample_news_item(tiny_export, capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["model_version"] == read_manifest(tiny_export[0] / "student").version
     assert [s["id"] for s in result["summaries"]] == [json.loads(Path(f).read_text())["id"] for f in files]
-    assert all(s["tokens_out"] <= 12 and s["tokens_in"] > 100 for s in result["summaries"])
+    local = [s for s in result["summaries"] if s["route"] == "local"]
+    assert all(s["tokens_out"] <= 12 and s["tokens_in"] > 100 for s in local)
+    (far,) = [s for s in result["summaries"] if s["route"] == "escalate"]  # the long sample: never truncated
+    assert far["id"] == "sample-long-001" and "exceed the local budget" in far["reason"]
 
 
 def test_eval_table_is_readable_by_default(tiny_export, capsys, tmp_path):

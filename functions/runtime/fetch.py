@@ -1,0 +1,55 @@
+"""Fetch a published bundle from S3 into local disk (Lambda: /tmp) once per container.
+
+The Lambda zip limit (250 MB unzipped) holds the runtime dependencies but not them plus the
+bundle, so a deployment can keep the bundle in S3 (where ``newsburst export --publish`` puts
+it) and fetch it in the init phase; with SnapStart the fetch happens before the snapshot.
+The manifest is fetched last-written-first-read: it lists every file, and the bundle folder
+appears only after every file arrived (rename), so a crash never leaves a half bundle.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from functions.runtime.manifest import MANIFEST, BundleError, Manifest
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    if not uri.startswith("s3://") or "/" not in uri[5:]:
+        raise BundleError(f"bundle URI must be s3://bucket/prefix/, got {uri!r}")
+    bucket, _, prefix = uri[5:].partition("/")
+    return bucket, prefix.strip("/")
+
+
+def fetch_bundle(s3, uri: str, root: Path) -> Path:
+    """The local folder holding the bundle at ``uri``; downloads it unless already there."""
+    bucket, prefix = parse_s3_uri(uri)
+    key = lambda name: f"{prefix}/{name}" if prefix else name  # noqa: E731
+    try:
+        manifest = Manifest.model_validate_json(s3.get_object(Bucket=bucket, Key=key(MANIFEST))["Body"].read())
+    except (ClientError, BotoCoreError) as exc:
+        raise BundleError(f"cannot read {uri.rstrip('/')}/{MANIFEST}: {exc}") from None
+    target = Path(root) / manifest.version
+    if (target / MANIFEST).exists():
+        return target  # fetched earlier in this container (/tmp survives warm invocations)
+    tmp = Path(root) / f".{manifest.version}.{uuid.uuid4().hex}"
+    tmp.mkdir(parents=True)
+    try:
+        for name in sorted(manifest.files):
+            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
+            s3.download_file(bucket, key(name), str(tmp / name))
+        (tmp / MANIFEST).write_text(manifest.model_dump_json(indent=2))
+        os.rename(tmp, target)
+    except (ClientError, BotoCoreError) as exc:
+        raise BundleError(f"cannot fetch bundle {uri}: {exc}") from None
+    except OSError:
+        if not (target / MANIFEST).exists():  # a concurrent fetch did not win the rename either
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
