@@ -121,3 +121,31 @@ def test_a_cache_bucket_that_denies_writes_still_delivers_and_counts_it(make_app
     assert note["summary"] and not note["fallback"]
     logs = capsys.readouterr()
     assert "cache put failed" in logs.err and '"CacheError"' in logs.out
+
+
+def test_the_bundle_is_fetched_from_s3_once_and_verified(make_app, bucket, student_dir, tmp_path):
+    from functions.runtime.manifest import read_manifest
+    from model_export.bundle_writer import publish
+
+    uri = publish(student_dir, read_manifest(student_dir), f"s3://{bucket}/models")
+    app = make_app(bundle_uri=uri, bundle_cache_dir=tmp_path / "bundles", bundle_dir=tmp_path / "absent")
+    out = router.handler(eventbridge_event(news_item()), LocalContext())
+    assert out["items"][0]["result"]["model_version"] == read_manifest(student_dir).version
+    fetched = app.bundle_dir
+    assert fetched.parent == tmp_path / "bundles" and (fetched / "model.onnx").exists()
+    again = make_app(bundle_uri=uri, bundle_cache_dir=tmp_path / "bundles")
+    assert again.bundle_dir == fetched  # a warm container (or a second app) reuses /tmp
+
+
+def test_a_tampered_bundle_in_s3_is_refused_naming_the_file(make_app, bucket, student_dir, tmp_path):
+    import pytest
+
+    from functions.runtime.manifest import BundleError, read_manifest
+    from model_export.bundle_writer import publish
+
+    uri = publish(student_dir, read_manifest(student_dir), f"s3://{bucket}/models")
+    key = uri[len(f"s3://{bucket}/") :] + "tokenizer.json"
+    boto3.client("s3").put_object(Bucket=bucket, Key=key, Body=b"{}")
+    app = make_app(bundle_uri=uri, bundle_cache_dir=tmp_path / "bundles")
+    with pytest.raises(BundleError, match=r"tokenizer\.json"):
+        app.engine()
