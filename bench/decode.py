@@ -1,9 +1,11 @@
 """Decode benchmark: the same prompt and the same 64 greedy tokens through every engine, one run.
 
-Rows: PyTorch eager teacher, the teacher bundle, the student bundle, and llama.cpp on the
-same GGUF (when llama-cpp-python is installed). Each engine runs in its own fresh process so
-load time and peak RSS are its own. Columns: load s, prefill tok/s, decode tok/s, peak RSS
-and the decode ratio to llama.cpp.
+Rows: PyTorch eager teacher, the teacher bundle, the student bundle through the runtime's
+KV-cache loop and through onnxruntime-genai's generator (the other ORT path for the same
+graph), and llama.cpp on the same GGUF (when llama-cpp-python is installed). Each engine runs
+in its own fresh process so load time and peak RSS are its own. Columns: load s, prefill
+tok/s, decode tok/s, peak RSS, the decode ratio to llama.cpp and, for the student rows, to
+the runtime's loop.
 
     python bench/decode.py [--bundles build/bundles] [--tokens 64] [--json]
 """
@@ -43,6 +45,26 @@ def _worker_ort(bundle: Path, ids: list[int], n: int) -> dict:
     load = time.perf_counter() - t0
     gen = summarize.decoder.generate(ids, n, [])
     return {"load_s": load, "prefill_s": gen.prefill_seconds, "decode_s": gen.decode_seconds}
+
+
+def _worker_genai(bundle: Path, ids: list[int], n: int) -> dict:
+    """The same bundle through onnxruntime-genai's own generator: the other ORT decode path."""
+    t0 = time.perf_counter()
+    import onnxruntime_genai as og
+
+    model = og.Model(str(bundle))
+    load = time.perf_counter() - t0
+    params = og.GeneratorParams(model)
+    params.set_search_options(do_sample=False, max_length=len(ids) + n, min_length=len(ids) + n)
+    generator = og.Generator(model, params)
+    t0 = time.perf_counter()
+    generator.append_tokens(ids)
+    prefill = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for _ in range(n - 1):
+        generator.generate_next_token()
+    decode = time.perf_counter() - t0
+    return {"load_s": load, "prefill_s": prefill, "decode_s": decode}
 
 
 def _worker_torch(folder: Path, ids: list[int], n: int) -> dict:
@@ -117,7 +139,7 @@ def runtime_sweep(bundle: Path, ids: list[int], new_tokens: int) -> list[dict]:
     return rows
 
 
-WORKERS = {"ort": _worker_ort, "torch": _worker_torch, "llamacpp": _worker_llamacpp}
+WORKERS = {"ort": _worker_ort, "genai": _worker_genai, "torch": _worker_torch, "llamacpp": _worker_llamacpp}
 
 
 def _run(kind: str, target: Path, ids_file: Path, n: int) -> dict | None:
@@ -163,6 +185,7 @@ def main() -> int:
         ("pytorch eager teacher", "torch", teacher_hf),
         ("teacher bundle", "ort", args.bundles / "teacher"),
         ("student bundle", "ort", args.bundles / "student"),
+        ("student bundle, onnxruntime-genai generator", "genai", args.bundles / "student"),
     ]
     try:
         import llama_cpp  # noqa: F401
@@ -186,6 +209,10 @@ def main() -> int:
                 }
             )
     ref = next((r["decode_tok_s"] for r in rows if r["engine"].startswith("llama.cpp")), None)
+    ours = next((r["decode_tok_s"] for r in rows if r["engine"] == "student bundle"), None)
+    for r in rows:  # the runtime's loop against the best ORT path on the same bundle
+        if r["engine"].startswith("student bundle") and ours:
+            r["x_runtime_loop"] = round(r["decode_tok_s"] / ours, 2)
     for r in rows:
         r["x_llamacpp"] = round(r["decode_tok_s"] / ref, 2) if ref else "n/a"
     result = {"prompt_tokens": len(ids), "new_tokens": args.tokens, "teacher": teacher_m.teacher_id, "rows": rows}

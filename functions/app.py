@@ -6,7 +6,6 @@ handlers. Which backend each part uses is decided here and only here.
 
 from __future__ import annotations
 
-import json
 import sys
 from dataclasses import dataclass
 from functools import cached_property
@@ -29,7 +28,7 @@ from functions.pipeline import Pipeline
 from functions.runtime import pool
 from functions.runtime.fetch import fetch_bundle
 from functions.runtime.manifest import read_manifest
-from functions.runtime.summarize import Summarizer
+from functions.runtime.summarize import Summarizer, generation_settings
 
 
 @dataclass
@@ -74,12 +73,12 @@ class App:
         """From the manifest alone, so a cold container answers cache hits without loading the model."""
         folder = self.bundle_dir
         manifest = read_manifest(folder)
-        generation = json.loads((folder / "generation_config.json").read_text())
+        generation = generation_settings(folder)
         return ModelFingerprint(
             manifest.version,
             manifest.tokenizer_sha256,
             manifest.prompt_template_version,
-            tuple(sorted((k, v) for k, v in generation.items() if isinstance(v, int | float | str | bool))),
+            tuple(sorted(generation.items())),
         )
 
     @cached_property

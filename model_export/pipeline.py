@@ -53,7 +53,12 @@ def _measure(bundle: Path, prompt_article: str, new_tokens: int = 32) -> dict:
 
 
 def _generation(max_new_tokens: int, eos_id: int) -> dict:
-    return {"max_new_tokens": max_new_tokens, "eos_token_ids": [eos_id], "do_sample": False}
+    return {
+        "max_new_tokens": max_new_tokens,
+        "eos_token_ids": [eos_id],
+        "do_sample": False,
+        "no_repeat_ngram_size": 0,
+    }
 
 
 def _head_dim(config) -> int:

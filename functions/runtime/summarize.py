@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from functions.runtime.budget import RouteDecision, decide
 from functions.runtime.guard import GuardReport, check
 from functions.runtime.kv_generate import Generation, KVCacheDecoder
+from functions.runtime.loops import before_loop, looping, whole_sentences
 from functions.runtime.model import LocalModel
-from functions.runtime.sampling import GREEDY, SamplingParams
+from functions.runtime.sampling import SamplingParams
 
 
 @dataclass
@@ -32,12 +34,23 @@ class NeedsEscalation(Exception):
         self.decision = decision
 
 
+def generation_settings(folder: Path) -> dict[str, int]:
+    """The bundle's generation settings with the runtime's defaults filled in; they decide the
+    output, so the response cache key is built from exactly this."""
+    config = json.loads((Path(folder) / "generation_config.json").read_text())
+    return {
+        "max_new_tokens": int(config["max_new_tokens"]),
+        "no_repeat_ngram": int(config.get("no_repeat_ngram_size", 0)),  # off: see loops.py for why
+    }
+
+
 class Summarizer:
     def __init__(self, model: LocalModel):
         self.model = model
         self.decoder = KVCacheDecoder(model.session, model.manifest.num_kv_heads, model.manifest.head_dim)
-        config = json.loads((model.folder / "generation_config.json").read_text())
-        self.max_new_tokens = int(config["max_new_tokens"])
+        settings = generation_settings(model.folder)
+        self.max_new_tokens = settings["max_new_tokens"]
+        self.sampling = SamplingParams(no_repeat_ngram=settings["no_repeat_ngram"])
         self.stop_ids = list(model.manifest.eos_token_ids)
 
     def route(self, article: str, max_new_tokens: int | None = None) -> tuple[list[int], RouteDecision]:
@@ -48,7 +61,7 @@ class Summarizer:
         self,
         article: str,
         max_new_tokens: int | None = None,
-        sampling: SamplingParams = GREEDY,
+        sampling: SamplingParams | None = None,
         on_token: Callable[[int], None] | None = None,
         stop_strings: Sequence[str] = (),
     ) -> Summary:
@@ -56,14 +69,19 @@ class Summarizer:
         if decision.route == "escalate":
             raise NeedsEscalation(decision)
         gen = self.decoder.generate(
-            ids, decision.max_new_tokens, self.stop_ids, sampling, on_token, self._stopper(stop_strings)
+            ids,
+            decision.max_new_tokens,
+            self.stop_ids,
+            sampling or self.sampling,
+            on_token,
+            self._stopper(stop_strings),
         )
         return self._finish(article, gen, decision, stop_strings)
 
     def batch(
         self,
         articles: Sequence[str],
-        sampling: SamplingParams = GREEDY,
+        sampling: SamplingParams | None = None,
         stop_strings: Sequence[str] = (),
         max_new_tokens: int | None = None,
     ) -> list[Summary | RouteDecision]:
@@ -77,22 +95,26 @@ class Summarizer:
                 [routed[i][0] for i in local],
                 max_new_tokens or self.max_new_tokens,
                 self.stop_ids,
-                sampling,
+                sampling or self.sampling,
                 stop_when=self._stopper(stop_strings),
             )
             for i, gen in zip(local, gens, strict=True):
                 out[i] = self._finish(articles[i], gen, routed[i][1], stop_strings)
         return out
 
-    def _stopper(self, stop_strings: Sequence[str]) -> Callable[[list[int]], bool] | None:
-        if not stop_strings:
-            return None
+    def _stopper(self, stop_strings: Sequence[str]) -> Callable[[list[int]], bool]:
+        """Stop a row on a stop string or when it starts to loop."""
         decode = self.model.tokenizer.decode
-        return lambda tokens: any(s in decode(tokens[-16:]) for s in stop_strings)
+        if not stop_strings:
+            return looping
+        return lambda tokens: looping(tokens) or any(s in decode(tokens[-16:]) for s in stop_strings)
 
     def _finish(self, article: str, gen: Generation, decision: RouteDecision, stop_strings: Sequence[str]) -> Summary:
-        text = self.model.tokenizer.decode(gen.token_ids)
+        looped = gen.stop_reason == "stop" and looping(gen.token_ids)
+        text = self.model.tokenizer.decode(before_loop(gen.token_ids) if looped else gen.token_ids)
         for stop in stop_strings:
             text = text.split(stop, 1)[0]
-        text = text.strip()
+        text = whole_sentences(text.strip()) if looped else text.strip()
+        if looped:
+            gen.stop_reason = "loop"
         return Summary(text, gen, check(text, article), decision)

@@ -12,28 +12,34 @@ STOP, VOCAB = 99, 100
 
 
 def scripted_decoder(rows_seen):
+    """A prompt's first token names its row; the "KV cache" holds (row, step) per position."""
     dec = KVCacheDecoder.__new__(KVCacheDecoder)
+    dec.past_names = ["row", "step"]
 
     def forward(ids, mask, past):
-        rows, steps = past["row"][:, 0], past["step"][:, 0]
-        rows_seen.append(len(rows))
-        assert mask.shape == (len(rows), mask.shape[1]) and ids.shape[0] == len(rows)
-        logits = np.zeros((len(rows), ids.shape[1], VOCAB), np.float32)
+        n, seen = ids.shape[0], past["row"].shape[2]
+        rows = ids[:, 0] if seen == 0 else past["row"][:, 0, :, 0].max(axis=1)
+        steps = np.zeros(n, np.int64) if seen == 0 else past["step"][:, 0, :, 0].max(axis=1)
+        rows_seen.append(n)
+        assert mask.shape == (n, seen + ids.shape[1]) and (mask.sum(1) >= 1).all()
+        logits = np.zeros((n, ids.shape[1], VOCAB), np.float32)
         for i, (row, step) in enumerate(zip(rows, steps, strict=True)):
             logits[i, :, STOP if row == 0 and step >= 1 else 10 + row] = 1.0
-        return logits, {"row": past["row"], "step": past["step"] + 1}
+        grow = lambda a, v: np.concatenate([a, np.broadcast_to(v[:, None, None, None], (n, 1, ids.shape[1], 1))], 2)  # noqa: E731
+        return logits, {"row": grow(past["row"], rows), "step": grow(past["step"], steps + 1)}
 
     dec.forward = forward
-    dec.empty_cache = lambda n: {"row": np.arange(n)[:, None], "step": np.zeros((n, 1), np.int64)}
+    dec.empty_cache = lambda n: {k: np.zeros((n, 1, 0, 1), np.int64) for k in ("row", "step")}
     return dec
 
 
 def test_finished_rows_leave_the_batch_and_the_rest_run_to_the_limit():
     rows_seen = []
-    out = scripted_decoder(rows_seen).generate_batch([[1, 2, 3], [4], [5, 6]], 4, [STOP])
+    out = scripted_decoder(rows_seen).generate_batch([[0, 2, 3], [1], [2, 6]], 4, [STOP])
     assert [g.token_ids for g in out] == [[10], [11, 11, 11, 11], [12, 12, 12, 12]]
     assert [g.stop_reason for g in out] == ["eos", "length", "length"]
-    assert rows_seen == [3, 3, 2, 2]  # prefill, then row 0 decodes once more and leaves
+    # each prompt prefilled alone, then one batched step of 3, then row 0 has left
+    assert rows_seen == [1, 1, 1, 3, 2, 2]
 
 
 def test_zero_new_tokens_runs_nothing():
@@ -43,6 +49,6 @@ def test_zero_new_tokens_runs_nothing():
 
 
 def test_stop_when_ends_only_the_row_it_matches():
-    out = scripted_decoder([]).generate_batch([[1], [2], [3]], 4, [STOP], stop_when=lambda toks: toks[-1] == 11)
+    out = scripted_decoder([]).generate_batch([[0], [1], [2]], 4, [STOP], stop_when=lambda toks: toks[-1] == 11)
     assert [g.stop_reason for g in out] == ["eos", "stop", "length"]
     assert out[1].token_ids == [11] and out[2].token_ids == [12] * 4

@@ -36,3 +36,25 @@ def test_same_seed_same_draws_and_high_temperature_explores():
 def test_invalid_parameters_are_rejected(bad):
     with pytest.raises(ValueError):
         SamplingParams(**bad)
+
+
+def test_repeated_ngram_ends_finds_every_completion_of_a_seen_ngram():
+    from functions.runtime.sampling import repeated_ngram_ends
+
+    assert repeated_ngram_ends([5, 6, 7, 5, 6], 3) == {7}
+    assert repeated_ngram_ends([5, 6, 7, 5, 6, 8, 5, 6], 3) == {7, 8}
+    assert repeated_ngram_ends([5, 6], 3) == set() and repeated_ngram_ends([5, 6, 5], 0) == set()
+
+
+def test_greedy_with_ngram_blocking_takes_the_best_token_that_does_not_repeat():
+    import numpy as np
+
+    from functions.runtime.sampling import SamplingParams, next_token
+
+    logits = np.zeros(10, np.float32)
+    logits[[7, 3]] = [5.0, 4.0]
+    rng = np.random.default_rng(0)
+    params = SamplingParams(no_repeat_ngram=3)
+    assert next_token(logits, params, rng, [], [5, 6, 7, 5, 6]) == 3  # 7 would repeat "5 6 7"
+    assert next_token(logits, params, rng, [], [5, 6, 7, 5, 9]) == 7
+    assert next_token(logits, SamplingParams(), rng, [], [5, 6, 7, 5, 6]) == 7  # blocking off
