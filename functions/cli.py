@@ -17,6 +17,7 @@ from functions.tables import emit
 
 DEFAULT_OUT = Path("build/bundles")
 DEFAULT_CACHE = Path(".cache/newsburst")
+BUNDLE_HELP = "bundle folder (default: NEWSBURST_BUNDLE_DIR or build/bundles/student)"
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -234,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
         "stderr. Configuration comes from NEWSBURST_* environment variables.",
     )
     p.add_argument("event", type=Path, help="a Lambda event JSON file (S3, SQS, EventBridge, HTTP API, schedule)")
-    p.add_argument("--bundle", type=Path, help="bundle folder (default: NEWSBURST_BUNDLE_DIR or build/bundles/student)")
+    p.add_argument("--bundle", type=Path, help=BUNDLE_HELP)
     p.set_defaults(func=_cmd_invoke)
 
     p = sub.add_parser(
@@ -253,7 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
         "dead letters are local folders, and S3 objects are read from the events folder (<bucket>/<key>).",
     )
     p.add_argument("events", type=Path, nargs="?", default=Path("events"), help="event folder or file")
-    p.add_argument("--bundle", type=Path, help="bundle folder (default: NEWSBURST_BUNDLE_DIR or build/bundles/student)")
+    p.add_argument("--bundle", type=Path, help=BUNDLE_HELP)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.set_defaults(func=_cmd_demo)
     return parser

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 
@@ -13,6 +12,7 @@ import pytest
 from functions.cache.s3 import S3Cache
 from functions.handlers import router
 from functions.local_invoke import LocalContext
+from tests.concurrency import run_concurrently
 from tests.factories import eventbridge_event, news_item, s3_event, sqs_event
 
 
@@ -25,18 +25,7 @@ def bucket(aws) -> str:
 
 def test_s3_claims_are_exclusive_and_expire(bucket):
     cache = S3Cache(boto3.client("s3"), bucket, "summaries/")
-    wins = []
-    barrier = threading.Barrier(6)
-
-    def contend():
-        barrier.wait()
-        wins.append(cache.claim("k", ttl_s=0.5))
-
-    threads = [threading.Thread(target=contend) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    wins = run_concurrently(6, lambda _: cache.claim("k", ttl_s=0.5))
     assert wins.count(True) == 1 and cache.pending("k")
     time.sleep(0.6)
     assert cache.claim("k", ttl_s=60) and not cache.claim("k", ttl_s=60)  # a dead claimant's marker expired
@@ -55,23 +44,13 @@ def test_identical_items_in_a_burst_run_the_model_once(make_app, bucket, monkeyp
         return real()
 
     monkeypatch.setattr(app, "engine", counting_engine)
-    results = [None] * 5
-    barrier = threading.Barrier(5)
 
     def invoke(i):
-        barrier.wait()
-        results[i] = app.pipeline.run([app_item(i)])[0]
-
-    def app_item(i):
         from functions.schemas import NewsItem
 
-        return NewsItem.model_validate(news_item(id=f"copy-{i}"))
+        return app.pipeline.run([NewsItem.model_validate(news_item(id=f"copy-{i}"))])[0]
 
-    threads = [threading.Thread(target=invoke, args=(i,)) for i in range(5)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    results = run_concurrently(5, invoke)
     assert len(calls) == 1
     assert sum(not r.cache_hit for r in results) == 1 and len({r.summary for r in results}) == 1
     assert [r.id for r in results] == [f"copy-{i}" for i in range(5)]

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import threading
 
 import urllib3
 
+from tests.concurrency import run_concurrently
 from tests.conftest import wait_for_ping
 from tests.factories import news_item
 
@@ -18,22 +18,6 @@ def _post(url: str, payload: object, secret: str | None = SECRET, **headers) -> 
     if secret:
         headers["X-Newsburst-Secret"] = secret
     return urllib3.request("POST", f"{url}/invocations", body=body, headers=headers, retries=False, timeout=60)
-
-
-def _concurrently(n: int, fn) -> list:
-    out = [None] * n
-    barrier = threading.Barrier(n)
-
-    def run(i):
-        barrier.wait()
-        out[i] = fn(i)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return out
 
 
 def test_ping_is_503_while_loading_then_200(start_endpoint, tiny_export):
@@ -48,7 +32,7 @@ def test_ping_is_503_while_loading_then_200(start_endpoint, tiny_export):
 def test_concurrent_requests_are_batched_and_auth_and_bad_payloads_are_refused(start_endpoint, student_dir):
     with start_endpoint(student_dir, secret=SECRET, batch_window_ms=200, max_batch=8) as url:
         items = [news_item(n, id=f"r{i}") for i, n in enumerate(["lee-020", "lee-170", "lee-290", "lee-020"])]
-        responses = _concurrently(4, lambda i: _post(url, {"items": [items[i]]}))
+        responses = run_concurrently(4, lambda i: _post(url, {"items": [items[i]]}))
         bodies = [r.json() for r in responses]
         assert all(r.status == 200 for r in responses)
         assert [b["results"][0]["id"] for b in bodies] == ["r0", "r1", "r2", "r3"]
@@ -68,7 +52,9 @@ def test_concurrent_requests_are_batched_and_auth_and_bad_payloads_are_refused(s
 
 def test_overload_answers_429_with_retry_after(start_endpoint, student_dir):
     with start_endpoint(student_dir, queue_size=1, max_batch=1, batch_window_ms=0) as url:
-        responses = _concurrently(12, lambda i: _post(url, {"items": [news_item("lee-170", id=f"o{i}")]}, secret=None))
+        responses = run_concurrently(
+            12, lambda i: _post(url, {"items": [news_item("lee-170", id=f"o{i}")]}, secret=None)
+        )
         statuses = sorted(r.status for r in responses)
         assert statuses.count(200) >= 1 and statuses.count(429) >= 1 and set(statuses) <= {200, 429}
         assert all(r.headers["Retry-After"] == "1" for r in responses if r.status == 429)

@@ -2,22 +2,12 @@ import threading
 import time
 
 from functions.cache.store import FolderCache
+from tests.concurrency import run_concurrently
 
 
 def test_only_one_of_many_concurrent_claims_wins(tmp_path):
     cache = FolderCache(tmp_path)
-    wins = []
-    barrier = threading.Barrier(8)
-
-    def contend():
-        barrier.wait()
-        wins.append(cache.claim("k", ttl_s=60))
-
-    threads = [threading.Thread(target=contend) for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    wins = run_concurrently(8, lambda _: cache.claim("k", ttl_s=60))
     assert wins.count(True) == 1
 
 
