@@ -10,14 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
+NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 # A capitalised word, optionally continued by more capitalised words ("Peter Beattie").
-_NAME = re.compile(r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
+NAME = re.compile(r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
 _POSSESSIVE = re.compile(r"['’]s$")
 _WORD = re.compile(r"[\w'’-]+")
 _SENTENCE_START = re.compile(r"(?:^|[.!?][\"')\]]?)\s*$")
 # Capitalised words that carry no claim of their own at the start of a sentence or anywhere.
-_FUNCTION_WORDS = {
+FUNCTION_WORDS = {
     "a",
     "an",
     "the",
@@ -78,22 +78,22 @@ def _normalize_number(text: str) -> str:
 
 
 def _numbers(text: str) -> set[str]:
-    return {_normalize_number(m) for m in _NUMBER.findall(text)}
+    return {_normalize_number(m) for m in NUMBER.findall(text)}
 
 
 def _name_tokens(span: str) -> list[str]:
     words = [_POSSESSIVE.sub("", w) for w in span.split()]
-    return [w for w in words if w and w.lower() not in _FUNCTION_WORDS]
+    return [w for w in words if w and w.lower() not in FUNCTION_WORDS]
 
 
 def check(summary: str, article: str) -> GuardReport:
     report = GuardReport(degenerate=degenerate(summary))
     article_numbers = _numbers(article)
     article_words = {_POSSESSIVE.sub("", w).lower() for w in _WORD.findall(article)}
-    for raw in _NUMBER.findall(summary):
+    for raw in NUMBER.findall(summary):
         if _normalize_number(raw) not in article_numbers:
             report.unsupported_claims.append(raw.rstrip(".,"))
-    for match in _NAME.finditer(summary):
+    for match in NAME.finditer(summary):
         words = match.group().split()
         if _SENTENCE_START.search(summary[: match.start()]):
             words = words[1:]  # capitalised by position; a name there is missed (accepted)

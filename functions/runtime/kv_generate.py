@@ -10,11 +10,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import onnxruntime as ort
 
 from functions.runtime.sampling import GREEDY, SamplingParams, next_token
+
+
+class Constraint(Protocol):
+    """Per-row decoding rule: masks the next token's scores, then learns the chosen token."""
+
+    def apply(self, logits: np.ndarray) -> np.ndarray: ...
+    def advance(self, token: int) -> None: ...
 
 
 @dataclass
@@ -93,9 +101,11 @@ class KVCacheDecoder:
         sampling: SamplingParams = GREEDY,
         on_token: Callable[[int], None] | None = None,
         stop_when: Callable[[list[int]], bool] | None = None,
+        constraint: Constraint | None = None,
     ) -> Generation:
         """One prompt: prefill once, then decode one token per step through the KV cache."""
-        return self.generate_batch([prompt_ids], max_new_tokens, stop_ids, sampling, on_token, stop_when)[0]
+        rules = [constraint] if constraint else None
+        return self.generate_batch([prompt_ids], max_new_tokens, stop_ids, sampling, on_token, stop_when, rules)[0]
 
     def generate_batch(
         self,
@@ -105,11 +115,12 @@ class KVCacheDecoder:
         sampling: SamplingParams = GREEDY,
         on_token: Callable[[int], None] | None = None,
         stop_when: Callable[[list[int]], bool] | None = None,
+        constraints: Sequence[Constraint | None] | None = None,
     ) -> list[Generation]:
         """Several prompts decoded as one batch (each prefilled alone); finished rows leave the batch.
 
         ``on_token`` streams the first row's tokens as they are chosen; ``stop_when(tokens)``
-        ends a row early (stop strings).
+        ends a row early (stop strings); ``constraints[row]`` masks that row's choices (grounding).
         """
         if max_new_tokens <= 0:
             return [Generation([], len(p), 0.0, 0.0, "length") for p in prompts]
@@ -126,10 +137,14 @@ class KVCacheDecoder:
             keep = []
             for pos, row in enumerate(active):
                 history = [*prompts[row], *tokens[row]] if sampling.repetition_penalty != 1.0 else ()
-                nxt = next_token(last[pos], sampling, rng, history, tokens[row])
+                rule = constraints[row] if constraints else None
+                scores = rule.apply(last[pos]) if rule else last[pos]
+                nxt = next_token(scores, sampling, rng, history, tokens[row])
                 if nxt in stop_ids:
                     reasons[row] = "eos"
                     continue
+                if rule:
+                    rule.advance(nxt)
                 tokens[row].append(nxt)
                 if on_token and row == 0:
                     on_token(nxt)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from functions.runtime.budget import RouteDecision, decide
+from functions.runtime.grounding import Grounding, VocabClasses, constraint_for
 from functions.runtime.guard import GuardReport, check
 from functions.runtime.kv_generate import Generation, KVCacheDecoder
 from functions.runtime.loops import before_loop, looping, whole_sentences
@@ -44,9 +45,13 @@ def generation_settings(folder: Path) -> dict[str, int]:
     }
 
 
+_VOCAB: dict[str, VocabClasses] = {}  # per bundle version: the warm pool keeps models, not Summarizers
+
+
 class Summarizer:
-    def __init__(self, model: LocalModel):
+    def __init__(self, model: LocalModel, grounding: Grounding = "spans"):
         self.model = model
+        self.grounding = grounding  # the deployment's default; each call may override it
         self.decoder = KVCacheDecoder(model.session, model.manifest.num_kv_heads, model.manifest.head_dim)
         settings = generation_settings(model.folder)
         self.max_new_tokens = settings["max_new_tokens"]
@@ -64,6 +69,7 @@ class Summarizer:
         sampling: SamplingParams | None = None,
         on_token: Callable[[int], None] | None = None,
         stop_strings: Sequence[str] = (),
+        grounding: Grounding | None = None,
     ) -> Summary:
         ids, decision = self.route(article, max_new_tokens)
         if decision.route == "escalate":
@@ -75,8 +81,19 @@ class Summarizer:
             sampling or self.sampling,
             on_token,
             self._stopper(stop_strings),
+            self.constraint(article, grounding),
         )
         return self._finish(article, gen, decision, stop_strings)
+
+    def constraint(self, article: str, grounding: Grounding | None = None):
+        """The grounding rule for one article (None when grounding is off)."""
+        mode = grounding or self.grounding
+        if mode == "off":
+            return None
+        version, tokenizer = self.model.manifest.version, self.model.tokenizer
+        if version not in _VOCAB:
+            _VOCAB[version] = VocabClasses.of(tokenizer)
+        return constraint_for(mode, tokenizer, _VOCAB[version], article, tokenizer.encode(article).ids)
 
     def batch(
         self,
@@ -84,6 +101,7 @@ class Summarizer:
         sampling: SamplingParams | None = None,
         stop_strings: Sequence[str] = (),
         max_new_tokens: int | None = None,
+        grounding: Grounding | None = None,
     ) -> list[Summary | RouteDecision]:
         """Summarize the articles that fit in one batched generation; the rest come back as
         their ``escalate`` decision, in input order."""
@@ -97,6 +115,7 @@ class Summarizer:
                 self.stop_ids,
                 sampling or self.sampling,
                 stop_when=self._stopper(stop_strings),
+                constraints=[self.constraint(articles[i], grounding) for i in local],
             )
             for i, gen in zip(local, gens, strict=True):
                 out[i] = self._finish(articles[i], gen, routed[i][1], stop_strings)

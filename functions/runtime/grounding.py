@@ -1,0 +1,168 @@
+"""Grounded decoding: while the model writes a number or a name, it may only write one the article has.
+
+Per request, the article's numbers (each in every written form: "1,000" and "1000") and its
+capitalized name sequences (and every run of words inside them, so "Beattie" alone is fine)
+become token sequences in a prefix trie. Outside a span nothing changes; a token that would
+start a number or a name must start one of the article's, and inside a span only
+continuations that stay on the trie are allowed; a complete span may end there.
+
+``tokens`` mode is the cheaper, weaker variant measured first: number and name tokens are
+allowed only if that token occurs in the article at all (it lets "46.6" be assembled from
+"4", "6", "." and "6" that each occur somewhere).
+
+Hand-written: no library constrains an ORT decode loop to a per-request set of spans.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from tokenizers import Tokenizer
+
+from functions.runtime.guard import FUNCTION_WORDS, NUMBER
+
+Grounding = Literal["off", "tokens", "spans"]
+MODES: tuple[Grounding, ...] = ("off", "tokens", "spans")
+_DIGIT = re.compile(r"\d")
+# The guard's name pattern without digits: "$US46.5" holds the name "US" and the number "46.5".
+_NAME = re.compile(r"\b[A-Z][A-Za-z'’-]*(?:\s+[A-Z][A-Za-z'’-]*)*")
+
+
+@dataclass(frozen=True)
+class VocabClasses:
+    """Which tokens can open a claim: those with a digit, and capitalized word starts."""
+
+    digit: np.ndarray  # bool[vocab]
+    capital: np.ndarray  # bool[vocab]: the token's text starts with an upper-case letter
+    spaced: np.ndarray  # bool[vocab]: the token's text starts with white space
+    lower_form: dict[int, int]  # capitalized token -> its lower-case twin (" The" -> " the"), if one exists
+
+    @classmethod
+    def of(cls, tokenizer: Tokenizer) -> VocabClasses:
+        vocab = tokenizer.get_vocab_size()
+        texts = [tokenizer.decode([i]) for i in range(vocab)]
+        index = {t: i for i, t in enumerate(texts)}
+        digit = np.array([bool(_DIGIT.search(t)) for t in texts])
+        capital = np.array([t.lstrip()[:1].isupper() for t in texts])
+        lower = {i: index[t.lower()] for i, t in enumerate(texts) if capital[i] and t.lower() in index}
+        spaced = np.array([t[:1].isspace() for t in texts])
+        return cls(digit, capital, spaced, lower)
+
+
+@dataclass
+class Node:
+    children: dict[int, Node] = field(default_factory=dict)
+    terminal: bool = False
+
+
+def number_forms(raw: str) -> set[str]:
+    """ "1,000" -> {"1,000", "1000"}; "1000" -> {"1000", "1,000"}; decimals keep their fraction."""
+    plain = raw.replace(",", "").rstrip(".")
+    whole, _, frac = plain.partition(".")
+    grouped = f"{int(whole):,}" if whole.isdigit() and len(whole) < 16 else whole
+    return {f for f in {raw.rstrip(".,"), plain, grouped + (f".{frac}" if frac else "")} if f}
+
+
+def article_spans(article: str) -> set[str]:
+    spans: set[str] = set()
+    for raw in NUMBER.findall(article):
+        spans |= number_forms(raw)
+    for match in _NAME.finditer(article):
+        words = [re.sub(r"['’]s$", "", w) for w in match.group().split()]
+        for i in range(len(words)):
+            for j in range(i + 1, len(words) + 1):
+                spans.add(" ".join(words[i:j]))
+    return spans
+
+
+def build_trie(tokenizer: Tokenizer, spans: set[str]) -> Node:
+    """Each span with and without a leading space (mid-sentence / at the start or after "$")."""
+    root = Node()
+    forms = sorted({f for s in spans for f in (s, " " + s)})
+    for encoding in tokenizer.encode_batch(forms, add_special_tokens=False):
+        node = root
+        for token in encoding.ids:
+            node = node.children.setdefault(token, Node())
+        node.terminal = True
+    return root
+
+
+class SpanConstraint:
+    """One row's decoding state: outside any span, or at a trie node inside one."""
+
+    def __init__(self, root: Node, opens: np.ndarray, vocab: VocabClasses):
+        self.root, self.opens, self.vocab = root, opens, vocab
+        self.free = ~(vocab.digit | vocab.capital)  # what may follow a complete span
+        self.node: Node | None = None  # None: outside a span
+        self.start_ban = opens.copy()
+        self.start_ban[list(root.children)] = False  # may open only a span the article has
+        self.glue_ban = self.start_ban | vocab.digit  # right after "46" + ".": no digit may follow
+        self.reopen = opens & ~self.start_ban  # a complete span may be followed at once by another ("US" "46.5")
+        self.glued = False
+        self.last: int | None = None
+
+    def apply(self, logits: np.ndarray) -> np.ndarray:
+        if self.node is None:
+            return np.where(self.glue_ban if self.glued else self.start_ban, -np.inf, logits)
+        allowed = (self.free | self.reopen) if self.node.terminal else np.zeros_like(self.free)
+        allowed[list(self.node.children)] = True
+        return np.where(allowed, logits, -np.inf)
+
+    def advance(self, token: int) -> None:
+        inside = self.node is not None
+        nxt = self.node.children.get(token) if inside else None
+        # a number left through "." or "," (not a space) must not grow new digits on the end
+        self.glued = inside and nxt is None and bool(self.vocab.digit[self.last]) and not self.vocab.spaced[token]
+        if nxt is None and self.opens[token]:
+            nxt = self.root.children.get(token)  # opened a span (or a new one right after the last)
+        self.node = nxt  # None: a free token ended the span, or we were never in one
+        self.last = token
+
+
+class TokenConstraint:
+    """``tokens`` mode: claim-opening tokens must occur in the article."""
+
+    def __init__(self, banned: np.ndarray):
+        self.banned = banned
+
+    def apply(self, logits: np.ndarray) -> np.ndarray:
+        return np.where(self.banned, -np.inf, logits)
+
+    def advance(self, token: int) -> None:
+        pass
+
+
+def claim_openers(vocab: VocabClasses, article_ids: set[int]) -> np.ndarray:
+    """Tokens that open a number or a name: digits, and capitalized words that are neither
+    function words nor a capitalized common word of the article ("Officials" when it has
+    "officials")."""
+    opens = vocab.digit | vocab.capital
+    for i, low in vocab.lower_form.items():
+        if low in article_ids:
+            opens[i] = False
+    return opens
+
+
+def constraint_for(mode: Grounding, tokenizer: Tokenizer, vocab: VocabClasses, article: str, article_ids: list[int]):
+    """The per-request constraint for ``mode`` (None for ``off``)."""
+    if mode == "off":
+        return None
+    seen = set(article_ids)
+    opens = claim_openers(vocab, seen)
+    _free_function_words(tokenizer, opens)
+    if mode == "tokens":
+        banned = opens.copy()
+        banned[list(seen)] = False
+        return TokenConstraint(banned)
+    return SpanConstraint(build_trie(tokenizer, article_spans(article)), opens, vocab)
+
+
+def _free_function_words(tokenizer: Tokenizer, opens: np.ndarray) -> None:
+    for word in FUNCTION_WORDS:
+        for form in (word.capitalize(), " " + word.capitalize()):
+            ids = tokenizer.encode(form, add_special_tokens=False).ids
+            if len(ids) == 1:
+                opens[ids[0]] = False

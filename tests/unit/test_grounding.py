@@ -1,0 +1,94 @@
+"""Grounded decoding: the spans an article allows, and a scripted model that wants to invent."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from functions.runtime.grounding import VocabClasses, article_spans, constraint_for, number_forms
+from functions.runtime.kv_generate import KVCacheDecoder
+
+ARTICLE = (
+    "Prime Minister John Howard's office said 1,000 firefighters fought 12 fires on December 12, 2001. "
+    "Damage was put at $US46.5 million, up 5.5 per cent, or 7% of the state's budget. "
+    "Jean-Pierre Raffarin and New South Wales Premier Bob Carr's deputy, Andrew Refshauge, visited."
+)
+
+
+def test_numbers_are_one_number_however_they_are_written():
+    assert number_forms("1,000") == {"1,000", "1000"}
+    assert number_forms("1000") == {"1000", "1,000"}
+    assert number_forms("46.5") == {"46.5"}
+    assert number_forms("12,345.75") == {"12,345.75", "12345.75"}
+
+
+def test_article_spans_cover_tricky_numbers_names_and_their_parts():
+    spans = article_spans(ARTICLE)
+    for expected in ["1,000", "1000", "12", "2001", "46.5", "5.5", "7", "Howard", "John Howard",
+                     "Prime Minister John Howard", "Jean-Pierre Raffarin", "Raffarin", "New South Wales",
+                     "Bob Carr", "Carr", "Andrew Refshauge", "December"]:  # fmt: skip
+        assert expected in spans, expected
+    assert "Howard's" not in spans and "Carr's" not in spans  # possessives reduce to the name
+    assert "46" not in spans and "2002" not in spans
+
+
+STOP = 2
+
+
+def scripted(wanted: list[int], fallback: int):
+    """A fake model that scores ``wanted[step]`` highest and ``fallback`` second, then EOS."""
+    dec = KVCacheDecoder.__new__(KVCacheDecoder)
+    dec.past_names = ["step"]
+
+    def forward(ids, mask, past):
+        n, seen = ids.shape[0], past["step"].shape[2]
+        step = 0 if seen == 0 else int(past["step"][0, 0, :, 0].max())
+        logits = np.zeros((n, ids.shape[1], VOCAB), np.float32)
+        logits[:, -1, fallback] = 5.0
+        logits[:, -1, wanted[step] if step < len(wanted) else STOP] = 10.0
+        grow = np.full((n, 1, ids.shape[1], 1), step + 1)
+        return logits, {"step": np.concatenate([past["step"], grow], 2)}
+
+    dec.forward = forward
+    dec.empty_cache = lambda n: {"step": np.zeros((n, 1, 0, 1), np.int64)}
+    return dec
+
+
+VOCAB = 0
+
+
+@pytest.fixture(scope="module")
+def vocab(tokenizer):
+    global VOCAB
+    VOCAB = tokenizer.get_vocab_size()
+    return VocabClasses.of(tokenizer)
+
+
+def _decode(tokenizer, vocab, text: str, mode: str) -> str:
+    wanted = tokenizer.encode(text, add_special_tokens=False).ids
+    filler = tokenizer.encode(" many", add_special_tokens=False).ids[0]
+    rule = constraint_for(mode, tokenizer, vocab, ARTICLE, tokenizer.encode(ARTICLE).ids)
+    gen = scripted(wanted, filler).generate([1, 2, 3], len(wanted), [STOP], constraint=rule)
+    return tokenizer.decode(gen.token_ids)
+
+
+def test_an_absent_number_cannot_be_emitted_and_a_present_one_can(tokenizer, vocab):
+    assert "37 " in _decode(tokenizer, vocab, " about 37 fires", "off")
+    assert "37" not in _decode(tokenizer, vocab, " about 37 fires", "spans")
+    assert "12 fires" in _decode(tokenizer, vocab, " about 12 fires", "spans")
+    assert "1,000" in _decode(tokenizer, vocab, " some 1,000 firefighters", "spans")
+    assert "1000" in _decode(tokenizer, vocab, " some 1000 firefighters", "spans")  # the other written form
+
+
+def test_spans_stop_numbers_assembled_from_digits_the_article_has(tokenizer, vocab):
+    # "46.6": every token ("4", "6", ".", "6") occurs in the article, so token grounding lets it through
+    assert "46.6" in _decode(tokenizer, vocab, " $US46.6 million", "tokens")
+    assert "46.6" not in _decode(tokenizer, vocab, " $US46.6 million", "spans")
+    assert "46.5" in _decode(tokenizer, vocab, " $US46.5 million", "spans")
+
+
+def test_an_absent_name_cannot_be_emitted_and_a_present_one_can(tokenizer, vocab):
+    assert "Keating" not in _decode(tokenizer, vocab, " said Paul Keating today", "spans")
+    assert "Bob Carr" in _decode(tokenizer, vocab, " said Bob Carr today", "spans")
+    assert "Raffarin" in _decode(tokenizer, vocab, " said Raffarin today", "spans")
+    assert "The fires" in _decode(tokenizer, vocab, "The fires spread", "spans")  # sentence-initial words stay free
