@@ -66,7 +66,7 @@ class App:
         checkout = pool.acquire(self.bundle_dir, s.threads, s.verify_bundle)
         if checkout.cold:
             self.metrics.add_metric("ModelLoadSeconds", MetricUnit.Seconds, checkout.model.load_seconds)
-        return Summarizer(checkout.model), checkout
+        return Summarizer(checkout.model, s.grounding), checkout
 
     @cached_property
     def fingerprint(self) -> ModelFingerprint:

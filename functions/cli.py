@@ -43,12 +43,17 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     teacher = args.teacher_bundle
     if teacher is None and (args.bundle.parent / "teacher" / "manifest.json").exists():
         teacher = args.bundle.parent / "teacher"
-    result = evaluate(args.bundle, args.data, teacher, args.limit)
+    modes = [m.strip() for m in args.grounding.split(",") if m.strip()]
+    if not modes or set(modes) - {"off", "tokens", "spans"}:
+        raise ValueError(f"--grounding takes off, tokens and/or spans, got {args.grounding!r}")
+    result = evaluate(args.bundle, args.data, teacher, args.limit, modes)
     rows = [
-        {"system": k, **{m: v for m, v in result[k].items() if m != "version"}}
-        for k in ("bundle", "teacher", "lead3")
-        if k in result
+        {"system": system, "grounding": mode, **result[system][mode]}
+        for system in ("bundle", "teacher")
+        if system in result
+        for mode in modes
     ]
+    rows.append({"system": "lead3", "grounding": "-", **result["lead3"]})
     emit(result, rows, args.json, f"ROUGE F1 x100 on {result['articles']} articles of {args.data}")
     return 0
 
@@ -204,9 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "eval",
-        help="ROUGE of a bundle beside its teacher and lead-3",
-        description="Summarize every article of a JSONL file (fields id, article, reference) and print "
-        "ROUGE-1/2/Lsum F1 of the bundle, the teacher bundle and a lead-3 baseline side by side.",
+        help="ROUGE and faithfulness of a bundle per decoding mode, beside its teacher and lead-3",
+        description="Summarize every article of a JSONL file (fields id, article, reference) and print, per "
+        "grounding mode, ROUGE-1/2/Lsum F1, the share of summaries the guard flags, unsupported spans per "
+        "summary, decode tokens/s and the per-request grounding set-up time, for the bundle and the teacher "
+        "bundle, beside a lead-3 baseline.",
     )
     p.add_argument("bundle", type=Path, help="bundle folder (e.g. build/bundles/student)")
     p.add_argument("--data", type=Path, required=True, help="JSONL with id, article, reference")
@@ -214,6 +221,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--teacher-bundle", type=Path, help="teacher bundle (default: the sibling folder 'teacher' when present)"
     )
     p.add_argument("--limit", type=int, help="evaluate only the first N articles")
+    p.add_argument(
+        "--grounding",
+        default="off,tokens,spans",
+        help="decoding modes to compare, comma-separated (default off,tokens,spans)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=_cmd_eval)
 

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     breaker_reset_s: float = 30.0  # how long an open circuit refuses calls before one trial
     fallback: Literal["lead", "fail"] = "lead"  # when the endpoint is down or output degenerate
 
+    # Grounded decoding (numbers and names only from the article) and what to do with a
+    # summary the guard still flags: deliver it with the flag, or send lead sentences instead
+    grounding: Literal["off", "tokens", "spans"] = "spans"
+    flagged_policy: Literal["deliver", "fallback"] = "deliver"
+
     # Editor notifications: SNS and/or EventBridge when set, else a JSONL outbox file
     sns_topic_arn: str | None = None
     event_bus_name: str | None = None
@@ -77,4 +82,5 @@ class EndpointSettings(BaseSettings):
     deadline_s: float = 50.0  # per request, below SageMaker's 60 s invocation limit
     threads: int | None = None
     warmup: bool = True  # one generation before /ping reports ready
+    grounding: Literal["off", "tokens", "spans"] = "spans"  # default when a request does not say
     providers: list[str] = ["CUDAExecutionProvider", "CPUExecutionProvider"]  # the first available wins

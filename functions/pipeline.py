@@ -21,6 +21,7 @@ from functions.notify import Notifier
 from functions.results import summary_result
 from functions.runtime.budget import RouteDecision
 from functions.runtime.extractive import lead
+from functions.runtime.grounding import Grounding
 from functions.runtime.pool import Checkout
 from functions.runtime.summarize import NeedsEscalation, Summarizer, Summary
 from functions.schemas import NewsItem, SummaryReady, SummaryResult, Timings
@@ -63,7 +64,7 @@ class Pipeline:
 
     def run(self, items: Sequence[NewsItem]) -> list[Outcome]:
         start = time.perf_counter()
-        keys = [cache_key(self.fingerprint, item.body) for item in items]
+        keys = [cache_key(self.fingerprint, item.body, self._grounding(item)) for item in items]
         out: list[Outcome | None] = [None] * len(items)
         owner_of: dict[str, int] = {}  # key -> the index in this batch that runs the model for it
         todo: list[int] = []
@@ -147,8 +148,12 @@ class Pipeline:
             return []
         summarizer, checkout = self.engine()
         load_s = checkout.model.load_seconds if checkout.cold else None
-        bodies = [item.body for item in items]
-        done = summarizer.batch(bodies) if self.settings.batch else [self._one(summarizer, b) for b in bodies]
+        bodies, modes = [item.body for item in items], [self._grounding(item) for item in items]
+        done = (
+            summarizer.batch(bodies, grounding=modes)
+            if self.settings.batch
+            else [self._one(summarizer, b, m) for b, m in zip(bodies, modes, strict=True)]
+        )
         version = summarizer.model.manifest.version
         out: list[Outcome | None] = [None] * len(items)
         escalate = [i for i, d in enumerate(done) if isinstance(d, RouteDecision)]
@@ -160,9 +165,9 @@ class Pipeline:
         return out  # type: ignore[return-value]
 
     @staticmethod
-    def _one(summarizer: Summarizer, body: str) -> Summary | RouteDecision:
+    def _one(summarizer: Summarizer, body: str, grounding: Grounding) -> Summary | RouteDecision:
         try:
-            return summarizer(body)
+            return summarizer(body, grounding=grounding)
         except NeedsEscalation as exc:
             return exc.decision
 
@@ -174,7 +179,13 @@ class Pipeline:
         self.metrics.add_metric("DecodeTokensPerSecond", MetricUnit.CountPerSecond, gen.decode_tokens_per_second)
         if s.guard.degenerate:  # guard: degenerate output is reported, never delivered
             return self._fallback(item, f"model output was {s.guard.degenerate}", start, retryable=False)
-        return summary_result(item.id, s, version, "local", (time.perf_counter() - start) * 1000, load_s)
+        if s.guard.flagged and self.settings.flagged_policy == "fallback":
+            return self._fallback(item, "summary flagged by the faithfulness guard", start, lead_only=True)
+        elapsed = (time.perf_counter() - start) * 1000
+        return summary_result(item.id, s, version, "local", elapsed, load_s, self._grounding(item))
+
+    def _grounding(self, item: NewsItem) -> Grounding:
+        return item.grounding or self.settings.grounding
 
     def _escalate(self, items: list[NewsItem], start: float) -> list[Outcome]:
         if not items:
@@ -203,10 +214,17 @@ class Pipeline:
         ]
 
     def _fallback(
-        self, item: NewsItem, reason: str, start: float, retryable: bool = True, escalated: bool = False
+        self,
+        item: NewsItem,
+        reason: str,
+        start: float,
+        retryable: bool = True,
+        escalated: bool = False,
+        lead_only: bool = False,
     ) -> Outcome:
-        """The configured policy: an extractive lead summary marked ``fallback``, or a failure."""
-        if self.settings.fallback == "fail":
+        """The configured policy: an extractive lead summary marked ``fallback``, or a failure
+        (``lead_only``: a flagged summary is replaced, never failed)."""
+        if self.settings.fallback == "fail" and not lead_only:
             return ItemFailure(item.id, reason, retryable)
         self.metrics.add_metric("Fallback", MetricUnit.Count, 1)
         self.logger.info("fallback summary", extra={"item_id": item.id, "reason": reason})

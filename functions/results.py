@@ -7,7 +7,13 @@ from functions.schemas import Faithfulness, SummaryResult, Timings
 
 
 def summary_result(
-    item_id: str, s: Summary, model_version: str, route: str, total_ms: float, load_s: float | None = None
+    item_id: str,
+    s: Summary,
+    model_version: str,
+    route: str,
+    total_ms: float,
+    load_s: float | None = None,
+    grounding: str | None = None,
 ) -> SummaryResult:
     gen = s.generation
     return SummaryResult(
@@ -25,6 +31,9 @@ def summary_result(
             model_load_s=load_s,
         ),
         faithfulness=Faithfulness(
-            flagged=s.guard.flagged, unsupported_claims=s.guard.unsupported_claims, degenerate=s.guard.degenerate
+            flagged=s.guard.flagged,
+            unsupported_claims=s.guard.unsupported_claims,
+            degenerate=s.guard.degenerate,
+            grounding=grounding,
         ),
     )

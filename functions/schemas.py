@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
 
@@ -20,6 +21,7 @@ class NewsItem(BaseModel):
     source_url: AnyHttpUrl | None = None
     published_at: datetime | None = None
     language: str = Field(default="en", min_length=2, max_length=8)
+    grounding: Literal["off", "tokens", "spans"] | None = None  # overrides the deployment's default
 
     @field_validator("body")
     @classmethod
@@ -30,15 +32,17 @@ class NewsItem(BaseModel):
 
 
 class GenerationParameters(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)  # frozen: requests batch by equal parameters
 
     max_new_tokens: int | None = Field(default=None, ge=1, le=1024)
+    grounding: Literal["off", "tokens", "spans"] | None = None
 
 
 class Faithfulness(BaseModel):
     flagged: bool = False
     unsupported_claims: list[str] = Field(default_factory=list)
     degenerate: str | None = None  # "empty" | "repetition": the model's output was not delivered
+    grounding: str | None = None  # the decoding mode that produced the summary
 
 
 class Timings(BaseModel):

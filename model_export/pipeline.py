@@ -90,7 +90,7 @@ def run_export(
 ) -> ExportReport:
     from model_export.distill import DistillConfig, distill
     from model_export.student import student_from_teacher, tiny_random_student
-    from model_export.targets import teacher_targets
+    from model_export.targets import faithful_only, teacher_targets
     from model_export.teacher import load_teacher, resolve_teacher
 
     started = time.perf_counter()
@@ -128,6 +128,14 @@ def run_export(
     # all summaries are kept; the share that is complete is reported.
     complete = sum(t.summary_ids[-1] == eos_id for t in targets)
     report.metrics["targets"] = {"teacher_summaries": len(targets), "ending_in_eos": complete}
+    if profile.faithful_targets:
+        faithful, flagged = faithful_only(targets, {a.id: a.text for a in train}, tokenizer, eos_id)
+        report.metrics["targets"] |= {
+            "teacher_flagged_pct": round(100 * flagged / len(targets), 1),
+            "kept_faithful": len(faithful),
+        }
+        if faithful:  # with none left (a tiny profile can get there), train on all rather than nothing
+            targets = faithful
     if profile.random_student:
         student, layers = tiny_random_student(teacher_model)
     else:

@@ -16,6 +16,7 @@ import torch
 from tokenizers import Tokenizer
 from tqdm import tqdm
 
+from functions.runtime.guard import check
 from functions.runtime.prompt import PromptTemplate, truncate_article
 from model_export.corpus import Article
 
@@ -83,3 +84,17 @@ def teacher_targets(
     cache_dir.mkdir(parents=True, exist_ok=True)
     torch.save([t.__dict__ for t in out], cache)
     return out
+
+
+def faithful_only(targets: list[Target], articles: dict[str, str], tokenizer: Tokenizer, eos_id: int):
+    """(targets whose summary the guard passes, how many were dropped).
+
+    The student imitates its targets; a teacher summary with a number or name its article
+    lacks teaches the student to invent one. Checked against the whole article.
+    """
+    kept = [
+        t
+        for t in targets
+        if not check(tokenizer.decode([i for i in t.summary_ids if i != eos_id]), articles[t.article_id]).flagged
+    ]
+    return kept, len(targets) - len(kept)

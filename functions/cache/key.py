@@ -25,8 +25,10 @@ def normalize_text(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).split())
 
 
-def cache_key(fingerprint: ModelFingerprint, article: str) -> str:
+def cache_key(fingerprint: ModelFingerprint, article: str, grounding: str = "off") -> str:
     payload = json.dumps(
-        {**asdict(fingerprint), "article": normalize_text(article)}, sort_keys=True, ensure_ascii=False
+        {**asdict(fingerprint), "grounding": grounding, "article": normalize_text(article)},
+        sort_keys=True,
+        ensure_ascii=False,
     )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()

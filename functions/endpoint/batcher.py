@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from functions.schemas import NewsItem
+from functions.schemas import GenerationParameters, NewsItem
 
 
 class Overloaded(RuntimeError):
@@ -29,13 +29,13 @@ class DeadlineExceeded(RuntimeError):
 @dataclass
 class Job:
     items: list[NewsItem]
-    max_new_tokens: int | None
+    params: GenerationParameters
     deadline: float  # time.monotonic() after which the answer is useless to the caller
     future: Future = field(default_factory=Future)
 
 
-# (items, max_new_tokens) -> one outcome per item; runs a whole batch in one generation
-RunBatch = Callable[[list[NewsItem], int | None], list]
+# (items, parameters) -> one outcome per item; runs a whole batch in one generation
+RunBatch = Callable[[list[NewsItem], GenerationParameters], list]
 
 
 class DynamicBatcher:
@@ -47,8 +47,8 @@ class DynamicBatcher:
         self.largest_batch = 0
         threading.Thread(target=self._loop, name="batcher", daemon=True).start()
 
-    def submit(self, items: list[NewsItem], max_new_tokens: int | None, deadline_s: float) -> Future:
-        job = Job(items, max_new_tokens, time.monotonic() + deadline_s)
+    def submit(self, items: list[NewsItem], params: GenerationParameters, deadline_s: float) -> Future:
+        job = Job(items, params, time.monotonic() + deadline_s)
         try:
             self.jobs.put_nowait(job)
         except queue.Full:
@@ -71,7 +71,7 @@ class DynamicBatcher:
         while size < self.max_batch and (wait := until - time.monotonic()) > 0:
             if (job := self._next(wait)) is None:
                 break
-            if job.max_new_tokens == first.max_new_tokens and size + len(job.items) <= self.max_batch:
+            if job.params == first.params and size + len(job.items) <= self.max_batch:
                 batch.append(job)
                 size += len(job.items)
             else:
@@ -95,7 +95,7 @@ class DynamicBatcher:
             self.batches += 1
             self.largest_batch = max(self.largest_batch, len(items))
             try:
-                outcomes = self.run_batch(items, live[0].max_new_tokens)
+                outcomes = self.run_batch(items, live[0].params)
             except Exception as exc:  # the model failed: every request in the batch learns why
                 for job in live:
                     job.future.set_exception(exc)

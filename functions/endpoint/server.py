@@ -32,7 +32,7 @@ from functions.runtime.budget import RouteDecision
 from functions.runtime.model import LocalModel, load_model
 from functions.runtime.snapstart import WARMUP_ARTICLE
 from functions.runtime.summarize import NeedsEscalation, Summarizer
-from functions.schemas import MAX_REQUEST_BYTES, EndpointRequest, EndpointResponse, NewsItem
+from functions.schemas import MAX_REQUEST_BYTES, EndpointRequest, EndpointResponse, GenerationParameters, NewsItem
 
 log = logging.getLogger("newsburst.endpoint")
 MAX_BODY = 64 * MAX_REQUEST_BYTES
@@ -69,13 +69,14 @@ class Endpoint:
     def version(self) -> str:
         return self.summarizer.model.manifest.version if self.summarizer else ""
 
-    def _run_batch(self, items: list[NewsItem], max_new_tokens: int | None) -> list:
+    def _run_batch(self, items: list[NewsItem], params: GenerationParameters) -> list:
         start = time.perf_counter()
-        done = self.summarizer.batch([i.body for i in items], max_new_tokens=max_new_tokens)
+        modes = [i.grounding or params.grounding or self.settings.grounding for i in items]
+        done = self.summarizer.batch([i.body for i in items], max_new_tokens=params.max_new_tokens, grounding=modes)
         elapsed = (time.perf_counter() - start) * 1000
         return [
-            d if isinstance(d, RouteDecision) else summary_result(i.id, d, self.version, "escalate", elapsed)
-            for i, d in zip(items, done, strict=True)
+            d if isinstance(d, RouteDecision) else summary_result(i.id, d, self.version, "escalate", elapsed, None, m)
+            for i, d, m in zip(items, done, modes, strict=True)
         ]
 
     def over_budget(self, request: EndpointRequest) -> str | None:
@@ -159,7 +160,7 @@ class Handler(BaseHTTPRequestHandler):
         if "text/event-stream" in self.headers.get("Accept", ""):
             return self._stream(request)
         try:
-            future = ep.batcher.submit(request.items, request.parameters.max_new_tokens, ep.settings.deadline_s)
+            future = ep.batcher.submit(request.items, request.parameters, ep.settings.deadline_s)
         except Overloaded as exc:
             return self._send(429, {"error": f"overloaded: {exc}"}, {"Retry-After": "1"})
         try:
@@ -172,7 +173,9 @@ class Handler(BaseHTTPRequestHandler):
         self._send(200, EndpointResponse(results=results, batch_size=batch_size).model_dump(mode="json"))
 
     def _stream(self, request: EndpointRequest) -> None:
-        """One item, its tokens as SSE ``token`` events, then a ``result`` event."""
+        """One item, its tokens as SSE ``token`` events, then a ``result`` event. The result is
+        authoritative: if the model starts to loop, the repeat is streamed before it is seen and
+        cut from the result's summary."""
         if len(request.items) != 1:
             return self._send(400, {"error": "streaming takes exactly one item"})
         ep, item = self.endpoint, request.items[0]
@@ -189,13 +192,18 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
 
         start = time.perf_counter()
+        mode = item.grounding or request.parameters.grounding or ep.settings.grounding
         try:
             s = ep.summarizer(
-                item.body, request.parameters.max_new_tokens, on_token=lambda t: event("token", {"text": decode([t])})
+                item.body,
+                request.parameters.max_new_tokens,
+                on_token=lambda t: event("token", {"text": decode([t])}),
+                grounding=mode,
             )
         except NeedsEscalation as exc:  # checked above; kept for a clear message if budgets change
             return event("error", {"error": str(exc)})
-        result = summary_result(item.id, s, ep.version, "escalate", (time.perf_counter() - start) * 1000)
+        elapsed = (time.perf_counter() - start) * 1000
+        result = summary_result(item.id, s, ep.version, "escalate", elapsed, None, mode)
         event("result", result.model_dump(mode="json"))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +46,23 @@ def generation_settings(folder: Path) -> dict[str, int]:
     }
 
 
-_VOCAB: dict[str, VocabClasses] = {}  # per bundle version: the warm pool keeps models, not Summarizers
+# The vocabulary scan (~0.13 s) runs on this thread beside the prefill, which releases the GIL:
+# a constraint is first needed at the first decode step, so a cold start does not wait for it.
+_SCANS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="grounding")
+_VOCAB: dict[str, Future[VocabClasses]] = {}  # per bundle version: the warm pool keeps models, not Summarizers
+
+
+class _Deferred:
+    """A constraint still being built; it is resolved when decoding first consults it."""
+
+    def __init__(self, future: Future):
+        self.future = future
+
+    def apply(self, logits):
+        return self.future.result().apply(logits)
+
+    def advance(self, token: int) -> None:
+        self.future.result().advance(token)
 
 
 class Summarizer:
@@ -81,7 +98,7 @@ class Summarizer:
             sampling or self.sampling,
             on_token,
             self._stopper(stop_strings),
-            self.constraint(article, grounding),
+            self._deferred(article, grounding),
         )
         return self._finish(article, gen, decision, stop_strings)
 
@@ -90,10 +107,20 @@ class Summarizer:
         mode = grounding or self.grounding
         if mode == "off":
             return None
-        version, tokenizer = self.model.manifest.version, self.model.tokenizer
+        vocab, tokenizer = self._vocab().result(), self.model.tokenizer
+        return constraint_for(mode, tokenizer, vocab, article, tokenizer.encode(article).ids)
+
+    def _vocab(self) -> Future[VocabClasses]:
+        version = self.model.manifest.version
         if version not in _VOCAB:
-            _VOCAB[version] = VocabClasses.of(tokenizer)
-        return constraint_for(mode, tokenizer, _VOCAB[version], article, tokenizer.encode(article).ids)
+            _VOCAB[version] = _SCANS.submit(VocabClasses.of, self.model.tokenizer)
+        return _VOCAB[version]
+
+    def _deferred(self, article: str, grounding: Grounding | None) -> _Deferred | None:
+        if (grounding or self.grounding) == "off":
+            return None
+        self._vocab()
+        return _Deferred(_SCANS.submit(self.constraint, article, grounding))
 
     def batch(
         self,
@@ -101,10 +128,11 @@ class Summarizer:
         sampling: SamplingParams | None = None,
         stop_strings: Sequence[str] = (),
         max_new_tokens: int | None = None,
-        grounding: Grounding | None = None,
+        grounding: Grounding | Sequence[Grounding | None] | None = None,
     ) -> list[Summary | RouteDecision]:
         """Summarize the articles that fit in one batched generation; the rest come back as
-        their ``escalate`` decision, in input order."""
+        their ``escalate`` decision, in input order. ``grounding``: one mode, or one per article."""
+        modes = [grounding] * len(articles) if grounding is None or isinstance(grounding, str) else list(grounding)
         routed = [self.route(a, max_new_tokens) for a in articles]
         local = [i for i, (_, d) in enumerate(routed) if d.route == "local"]
         out: list[Summary | RouteDecision] = [d for _, d in routed]
@@ -115,7 +143,7 @@ class Summarizer:
                 self.stop_ids,
                 sampling or self.sampling,
                 stop_when=self._stopper(stop_strings),
-                constraints=[self.constraint(articles[i], grounding) for i in local],
+                constraints=[self._deferred(articles[i], modes[i]) for i in local],
             )
             for i, gen in zip(local, gens, strict=True):
                 out[i] = self._finish(articles[i], gen, routed[i][1], stop_strings)

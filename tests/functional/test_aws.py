@@ -25,10 +25,11 @@ def bucket(aws) -> str:
 
 def test_s3_claims_are_exclusive_and_expire(bucket):
     cache = S3Cache(boto3.client("s3"), bucket, "summaries/")
-    wins = run_concurrently(6, lambda _: cache.claim("k", ttl_s=0.5))
+    wins = run_concurrently(6, lambda _: cache.claim("k", ttl_s=30))
     assert wins.count(True) == 1 and cache.pending("k")
-    time.sleep(0.6)
-    assert cache.claim("k", ttl_s=60) and not cache.claim("k", ttl_s=60)  # a dead claimant's marker expired
+    assert cache.claim("dead", ttl_s=0.3)
+    time.sleep(0.5)
+    assert cache.claim("dead", ttl_s=60) and not cache.claim("dead", ttl_s=60)  # a dead claimant's marker expired
     cache.put("k", {"summary": "s", "model_version": "v"})
     assert cache.get("k") == {"summary": "s", "model_version": "v"} and not cache.pending("k")
 

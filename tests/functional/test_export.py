@@ -116,12 +116,13 @@ def test_eval_prints_bundle_teacher_and_lead3_as_json(tiny_export, capsys, tmp_p
     data.write_text("\n".join(rows) + "\n")
     assert main(["eval", str(tiny_export[0] / "student"), "--data", str(data), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert result["articles"] == 2
-    for system in ("bundle", "teacher", "lead3"):
-        assert set(result[system]) >= {"rouge1", "rouge2", "rougeLsum"}
-        assert 0 <= result[system]["rougeLsum"] <= 100
+    assert result["articles"] == 2 and result["modes"] == ["off", "tokens", "spans"]
+    for system in ("bundle", "teacher"):
+        for mode in result["modes"]:
+            row = result[system][mode]
+            assert set(row) >= {"rouge1", "rouge2", "rougeLsum", "flagged_pct", "decode_tok_s", "setup_ms"}
+            assert 0 <= row["rougeLsum"] <= 100 and 0 <= row["flagged_pct"] <= 100
     assert result["lead3"]["rouge1"] > 20  # lead-3 overlaps a human summary of the same article
-    assert 0 <= result["bundle"]["flagged_pct"] <= 100
 
 
 def test_eval_rejects_a_malformed_data_file(tiny_export, tmp_path, capsys):
@@ -183,19 +184,27 @@ def test_summarize_command_answers_every_sample_news_item(tiny_export, capsys):
 def test_eval_table_is_readable_by_default(tiny_export, capsys, tmp_path):
     data = tmp_path / "one.jsonl"
     data.write_text((ROOT / "model_export/data/lee_heldout_refs.jsonl").read_text().splitlines()[0] + "\n")
-    assert main(["eval", str(tiny_export[0] / "student"), "--data", str(data)]) == 0
+    assert main(["eval", str(tiny_export[0] / "student"), "--data", str(data), "--grounding", "off,spans"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("ROUGE F1 x100 on 1 articles")
     assert lines[1].split() == [
         "system",
+        "grounding",
         "rouge1",
         "rouge2",
         "rougeLsum",
         "flagged_pct",
         "unsupported_per_summary",
         "decode_tok_s",
+        "setup_ms",
     ]
-    assert [line.split()[0] for line in lines[3:]] == ["bundle", "teacher", "lead3"]
+    assert [line.split()[:2] for line in lines[3:]] == [
+        ["bundle", "off"],
+        ["bundle", "spans"],
+        ["teacher", "off"],
+        ["teacher", "spans"],
+        ["lead3", "-"],
+    ]
 
 
 def test_summarize_rejects_bad_news_items_with_one_line(tiny_export, tmp_path, capsys):

@@ -184,3 +184,27 @@ def test_invoke_cli_prints_only_the_return_value_on_stdout(student_dir, tmp_path
     )
     assert proc.returncode == 0, proc.stderr[-800:]
     assert json.loads(proc.stdout)["warm"] is True
+
+
+def test_grounding_is_per_request_and_part_of_the_cache_key(make_app):
+    app = make_app(grounding="spans")
+    router.handler(eventbridge_event(news_item()), LocalContext())
+    again = router.handler(eventbridge_event(news_item(id="ungrounded", grounding="off")), LocalContext())
+    result = again["items"][0]["result"]
+    assert not result["cache_hit"] and result["faithfulness"]["grounding"] == "off"
+    assert len(list(app.settings.cache_dir.glob("*.json"))) == 2
+
+
+def test_a_flagged_summary_can_be_replaced_by_lead_sentences(make_app, monkeypatch):
+    from functions.runtime import summarize
+    from functions.runtime.guard import GuardReport
+
+    monkeypatch.setattr(summarize, "check", lambda text, article: GuardReport(unsupported_claims=["Keating"]))
+    make_app(flagged_policy="deliver")
+    kept = router.handler(eventbridge_event(news_item()), LocalContext())["items"][0]["result"]
+    assert kept["faithfulness"]["flagged"] and not kept["fallback"]
+    app = make_app(flagged_policy="fallback")
+    for path in app.settings.cache_dir.glob("*.json"):
+        path.unlink()  # the delivered summary above is cached; ask the model again
+    replaced = router.handler(eventbridge_event(news_item()), LocalContext())["items"][0]["result"]
+    assert replaced["fallback"] and replaced["summary"].startswith(news_item()["body"][:40])

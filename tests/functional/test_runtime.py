@@ -109,3 +109,17 @@ def test_stop_strings_end_generation_early_and_are_cut_from_the_text(tiny_export
     assert cut.generation.stop_reason == "stop"
     assert cut.generation.token_ids == full.generation.token_ids[:1]
     assert cut.text == ""  # everything from the stop string on is cut
+
+
+def test_grounded_batches_equal_one_by_one_in_every_mode(tiny_export):
+    summarize = Summarizer(load_model(tiny_export[0] / "student"))
+    bodies = [
+        json.loads((ROOT / f"events/news/{n}.json").read_text())["body"] for n in ("lee-020", "lee-170", "lee-290")
+    ]
+    for mode in ("off", "tokens", "spans"):
+        batched = summarize.batch(bodies, grounding=mode)
+        assert [s.text for s in batched] == [summarize(b, grounding=mode).text for b in bodies], mode
+    mixed = summarize.batch(bodies, grounding=["off", "spans", "tokens"])
+    assert [s.text for s in mixed] == [
+        summarize(b, grounding=m).text for b, m in zip(bodies, ["off", "spans", "tokens"], strict=True)
+    ]

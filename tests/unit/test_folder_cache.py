@@ -13,9 +13,9 @@ def test_only_one_of_many_concurrent_claims_wins(tmp_path):
 
 def test_a_dead_claimant_blocks_the_key_only_until_its_marker_expires(tmp_path):
     cache = FolderCache(tmp_path)
-    assert cache.claim("k", ttl_s=0.2)
-    assert not cache.claim("k", ttl_s=0.2)
-    time.sleep(0.3)
+    assert cache.claim("k", ttl_s=1.0)
+    assert not cache.claim("k", ttl_s=1.0)
+    time.sleep(1.2)
     assert cache.claim("k", ttl_s=60)  # taken over
     assert not cache.claim("k", ttl_s=60)
 

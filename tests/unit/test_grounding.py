@@ -92,3 +92,17 @@ def test_an_absent_name_cannot_be_emitted_and_a_present_one_can(tokenizer, vocab
     assert "Bob Carr" in _decode(tokenizer, vocab, " said Bob Carr today", "spans")
     assert "Raffarin" in _decode(tokenizer, vocab, " said Raffarin today", "spans")
     assert "The fires" in _decode(tokenizer, vocab, "The fires spread", "spans")  # sentence-initial words stay free
+
+
+def test_distillation_keeps_only_teacher_summaries_the_guard_passes(tokenizer):
+    import torch
+
+    from model_export.targets import Target, faithful_only
+
+    def target(article_id: str, summary: str) -> Target:
+        ids = [*tokenizer.encode(summary, add_special_tokens=False).ids, STOP]
+        return Target(article_id, [1], ids, torch.zeros(len(ids), 1, dtype=torch.long), torch.zeros(len(ids), 1))
+
+    targets = [target("a", " Bob Carr said 12 fires burned."), target("a", " Paul Keating said 37 fires burned.")]
+    kept, dropped = faithful_only(targets, {"a": ARTICLE}, tokenizer, STOP)
+    assert [t.summary_ids for t in kept] == [targets[0].summary_ids] and dropped == 1
