@@ -139,6 +139,52 @@ def runtime_sweep(bundle: Path, ids: list[int], new_tokens: int) -> list[dict]:
     return rows
 
 
+class _Timed:
+    """Wraps a grounding constraint and adds up the time decoding spends in it."""
+
+    def __init__(self, rule):
+        self.rule, self.seconds = rule, 0.0
+
+    def apply(self, logits):
+        start = time.perf_counter()
+        out = self.rule.apply(logits)
+        self.seconds += time.perf_counter() - start
+        return out
+
+    def advance(self, token):
+        start = time.perf_counter()
+        self.rule.advance(token)
+        self.seconds += time.perf_counter() - start
+
+
+def grounding_sweep(bundle: Path, new_tokens: int) -> list[dict]:
+    """What grounding costs: per-request set-up, and the share of decode time spent in the constraint."""
+    from functions.runtime.model import load_model
+    from functions.runtime.summarize import Summarizer
+    from model_export.corpus import load_articles, split
+
+    summarize = Summarizer(load_model(bundle))
+    article = split(load_articles())[1][0].text
+    ids = summarize.model.encode_prompt(article)
+    summarize.constraint(article, "spans")  # the once-per-model vocabulary scan
+    rows = []
+    for mode in ("off", "tokens", "spans"):
+        start = time.perf_counter()
+        rule = summarize.constraint(article, mode)
+        setup = time.perf_counter() - start
+        timed = _Timed(rule) if rule else None
+        g = summarize.decoder.generate(ids, new_tokens, [], constraint=timed)
+        rows.append(
+            {
+                "grounding": mode,
+                "setup_ms": round(setup * 1000, 2),
+                "decode_tok_s": round(g.decode_tokens_per_second, 1),
+                "constraint_pct_of_decode": round(100 * timed.seconds / g.decode_seconds, 2) if timed else 0.0,
+            }
+        )
+    return rows
+
+
 WORKERS = {"ort": _worker_ort, "genai": _worker_genai, "torch": _worker_torch, "llamacpp": _worker_llamacpp}
 
 
@@ -161,7 +207,9 @@ def main() -> int:
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
-        "--sweep", action="store_true", help="also time the runtime loop at 256/512/1024 prompt tokens and batch 1/4/8"
+        "--sweep",
+        action="store_true",
+        help="also time the runtime loop at 256/512/1024 prompt tokens and batch 1/4/8, and grounding's cost",
     )
     parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -216,12 +264,14 @@ def main() -> int:
         r["x_llamacpp"] = round(r["decode_tok_s"] / ref, 2) if ref else "n/a"
     result = {"prompt_tokens": len(ids), "new_tokens": args.tokens, "teacher": teacher_m.teacher_id, "rows": rows}
     sweep = runtime_sweep(args.bundles / "student", ids, 32) if args.sweep else []
+    grounding = grounding_sweep(args.bundles / "student", 64) if args.sweep else []
     if args.json:
-        emit({**result, "runtime_sweep": sweep}, [], True)
+        emit({**result, "runtime_sweep": sweep, "grounding": grounding}, [], True)
         return 0
     emit(result, rows, False, f"decode bench: {len(ids)} prompt tokens, {args.tokens} greedy tokens")
     if sweep:
         emit({}, sweep, False, "\nstudent bundle, runtime loop (32 new tokens)")
+        emit({}, grounding, False, "\nstudent bundle, grounding cost (64 new tokens)")
     return 0
 
 

@@ -106,3 +106,15 @@ def test_distillation_keeps_only_teacher_summaries_the_guard_passes(tokenizer):
     targets = [target("a", " Bob Carr said 12 fires burned."), target("a", " Paul Keating said 37 fires burned.")]
     kept, dropped = faithful_only(targets, {"a": ARTICLE}, tokenizer, STOP)
     assert [t.summary_ids for t in kept] == [targets[0].summary_ids] and dropped == 1
+
+
+def test_sampling_never_draws_an_absent_number_under_spans(tokenizer, vocab):
+    from functions.runtime.sampling import SamplingParams
+
+    wanted = tokenizer.encode(" about 37 fires", add_special_tokens=False).ids
+    filler = tokenizer.encode(" many", add_special_tokens=False).ids[0]
+    for seed in range(20):
+        rule = constraint_for("spans", tokenizer, vocab, ARTICLE, tokenizer.encode(ARTICLE).ids)
+        params = SamplingParams(temperature=1.0, top_k=5, seed=seed)
+        gen = scripted(wanted, filler).generate([1, 2, 3], len(wanted), [STOP], params, constraint=rule)
+        assert "37" not in tokenizer.decode(gen.token_ids)
