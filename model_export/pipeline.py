@@ -90,7 +90,7 @@ def run_export(
 ) -> ExportReport:
     from model_export.distill import DistillConfig, distill
     from model_export.student import student_from_teacher, tiny_random_student
-    from model_export.targets import faithful_only, teacher_targets
+    from model_export.targets import regrounded, split_faithful, teacher_targets
     from model_export.teacher import load_teacher, resolve_teacher
 
     started = time.perf_counter()
@@ -129,13 +129,26 @@ def run_export(
     complete = sum(t.summary_ids[-1] == eos_id for t in targets)
     report.metrics["targets"] = {"teacher_summaries": len(targets), "ending_in_eos": complete}
     if profile.faithful_targets:
-        faithful, flagged = faithful_only(targets, {a.id: a.text for a in train}, tokenizer, eos_id)
+        texts = {a.id: a.text for a in train}
+        faithful, flagged = split_faithful(targets, texts, tokenizer, eos_id)
+        again = regrounded(
+            teacher_model,
+            tokenizer,
+            flagged,
+            texts,
+            summary_tokens=profile.summary_tokens,
+            top_k=profile.top_k,
+            batch_size=profile.teacher_batch,
+            eos_id=eos_id,
+        )
+        fixed, still = split_faithful(again, texts, tokenizer, eos_id)
         report.metrics["targets"] |= {
-            "teacher_flagged_pct": round(100 * flagged / len(targets), 1),
-            "kept_faithful": len(faithful),
+            "teacher_flagged_pct": round(100 * len(flagged) / len(targets), 1),
+            "regenerated_grounded": len(again),
+            "still_flagged_after_grounding": len(still),
         }
-        if faithful:  # with none left (a tiny profile can get there), train on all rather than nothing
-            targets = faithful
+        if faithful or fixed:  # with none left (a tiny profile can get there), train on all rather than nothing
+            targets = faithful + fixed
     if profile.random_student:
         student, layers = tiny_random_student(teacher_model)
     else:
@@ -186,6 +199,7 @@ def run_export(
                 **{f"gate_{k}": v for k, v in gate.as_dict().items()},
                 "distill_loss_first": round(report.metrics["distill"]["loss_first"], 4),
                 "distill_loss_last": round(report.metrics["distill"]["loss_last"], 4),
+                **{f"targets_{k}": v for k, v in report.metrics["targets"].items()},
             },
         },
     )

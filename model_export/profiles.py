@@ -30,7 +30,7 @@ class Profile:
     gate_articles: int = 30  # held-out articles the int8-vs-fp32 quality gate decodes
     gate_max_drop: float = 0.10  # max relative drop of int8's ROUGE-Lsum (human refs) below fp32's
     serve_max_new_tokens: int = TEACHER_MAX_NEW_TOKENS  # the student bundle's generation budget
-    faithful_targets: bool = True  # distil only on teacher summaries the faithfulness guard passes
+    faithful_targets: bool = True  # flagged teacher summaries are regenerated under span grounding
 
 
 # fmt: off

@@ -41,6 +41,10 @@ def test_bundles_are_complete_checksummed_and_atomic(tiny_export):
     assert read_manifest(out / "teacher").num_layers == 30
     assert not [p for p in out.iterdir() if p.name.startswith(".")], "temporary folders left behind"
     assert report.metrics["gate"]["token_agreement"] >= 0
+    targets = report.metrics["targets"]  # flagged teacher summaries were regenerated under grounding
+    flagged = round(targets["teacher_flagged_pct"] * targets["teacher_summaries"] / 100)
+    assert targets["regenerated_grounded"] == flagged
+    assert read_manifest(out / "student").metrics["targets_teacher_summaries"] == targets["teacher_summaries"]
 
 
 def test_int8_graph_uses_weight_only_matmulnbits_8bit(tiny_export):
