@@ -62,29 +62,45 @@ def teacher_targets(
     prompts = [template.encode(tokenizer, truncate_article(tokenizer, a.text, max_article_tokens)) for a in articles]
     out: list[Target] = []
     for start in tqdm(range(0, len(articles), batch_size), desc="teacher summaries", unit="batch"):
-        batch = prompts[start : start + batch_size]
-        width = max(map(len, batch))
-        ids = torch.tensor([[eos_id] * (width - len(p)) + p for p in batch])
-        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in batch])
-        gen = model.generate(
-            input_ids=ids,
-            attention_mask=mask,
-            max_new_tokens=summary_tokens,
-            do_sample=False,
-            eos_token_id=eos_id,
-            pad_token_id=eos_id,
-            output_logits=True,
-            return_dict_in_generate=True,
-        )
-        logprobs = torch.stack(gen.logits, dim=1).float().log_softmax(-1)  # [B, T, V]
-        new = gen.sequences[:, width:]
-        for row, prompt in enumerate(batch):
-            seq = new[row].tolist()
-            n = seq.index(eos_id) + 1 if eos_id in seq else len(seq)
-            lp, ix = logprobs[row, :n].topk(top_k, dim=-1)
-            out.append(Target(articles[start + row].id, prompt, seq[:n], ix, lp))
+        ids = [a.id for a in articles[start : start + batch_size]]
+        out += _generate(model, ids, prompts[start : start + batch_size], summary_tokens, top_k, eos_id)
     cache_dir.mkdir(parents=True, exist_ok=True)
     torch.save([t.__dict__ for t in out], cache)
+    return out
+
+
+def _generate(
+    model,
+    article_ids: list[str],
+    prompts: list[list[int]],
+    summary_tokens: int,
+    top_k: int,
+    eos_id: int,
+    processors: LogitsProcessorList | None = None,
+) -> list[Target]:
+    """One left-padded greedy batch; each summary with the teacher's top-k log-probabilities
+    (unconstrained: ``output_logits`` are taken before any logits processor)."""
+    width = max(map(len, prompts))
+    ids = torch.tensor([[eos_id] * (width - len(p)) + p for p in prompts])
+    mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
+    gen = model.generate(
+        input_ids=ids,
+        attention_mask=mask,
+        max_new_tokens=summary_tokens,
+        do_sample=False,
+        eos_token_id=eos_id,
+        pad_token_id=eos_id,
+        logits_processor=processors,
+        output_logits=True,
+        return_dict_in_generate=True,
+    )
+    logprobs = torch.stack(gen.logits, dim=1).float().log_softmax(-1)  # [B, T, V]
+    out = []
+    for row, (article_id, prompt) in enumerate(zip(article_ids, prompts, strict=True)):
+        seq = gen.sequences[row, width:].tolist()
+        n = seq.index(eos_id) + 1 if eos_id in seq else len(seq)
+        lp, ix = logprobs[row, :n].topk(top_k, dim=-1)
+        out.append(Target(article_id, prompt, seq[:n], ix, lp))
     return out
 
 
@@ -139,30 +155,15 @@ def regrounded(
     out: list[Target] = []
     for start in tqdm(range(0, len(flagged), batch_size), desc="grounded teacher summaries", unit="batch"):
         batch = flagged[start : start + batch_size]
-        width = max(len(t.prompt_ids) for t in batch)
-        ids = torch.tensor([[eos_id] * (width - len(t.prompt_ids)) + t.prompt_ids for t in batch])
-        mask = torch.tensor([[0] * (width - len(t.prompt_ids)) + [1] * len(t.prompt_ids) for t in batch])
         rules = [
             constraint_for(
                 "spans", tokenizer, vocab, articles[t.article_id], tokenizer.encode(articles[t.article_id]).ids
             )
             for t in batch
         ]
-        gen = model.generate(
-            input_ids=ids,
-            attention_mask=mask,
-            max_new_tokens=summary_tokens,
-            do_sample=False,
-            eos_token_id=eos_id,
-            pad_token_id=eos_id,
-            logits_processor=LogitsProcessorList([_Grounded(rules, width)]),
-            output_logits=True,
-            return_dict_in_generate=True,
+        width = max(len(t.prompt_ids) for t in batch)
+        grounded = LogitsProcessorList([_Grounded(rules, width)])
+        out += _generate(
+            model, [t.article_id for t in batch], [t.prompt_ids for t in batch], summary_tokens, top_k, eos_id, grounded
         )
-        logprobs = torch.stack(gen.logits, dim=1).float().log_softmax(-1)
-        for row, t in enumerate(batch):
-            seq = gen.sequences[row, width:].tolist()
-            n = seq.index(eos_id) + 1 if eos_id in seq else len(seq)
-            lp, ix = logprobs[row, :n].topk(top_k, dim=-1)
-            out.append(Target(t.article_id, t.prompt_ids, seq[:n], ix, lp))
     return out
