@@ -30,7 +30,12 @@ class Profile:
     gate_articles: int = 30  # held-out articles the int8-vs-fp32 quality gate decodes
     gate_max_drop: float = 0.10  # max relative drop of int8's ROUGE-Lsum (human refs) below fp32's
     serve_max_new_tokens: int = TEACHER_MAX_NEW_TOKENS  # the student bundle's generation budget
-    faithful_targets: bool = True  # flagged teacher summaries are regenerated under span grounding
+    # Regenerate flagged teacher summaries under span grounding before distilling. Off by
+    # default: measured on quick (30 held-out articles), the student distilled on them scored
+    # ROUGE-Lsum 26.3 / 53% flagged ungrounded and 26.5 / 10% under spans, against 28.0 / 40%
+    # and 28.8 / 3.3% for the student distilled on every teacher summary (one run each; at
+    # ~120 training summaries the run-to-run spread is large). Tests exercise it on tiny.
+    faithful_targets: bool = False
 
 
 # fmt: off
@@ -39,6 +44,7 @@ PROFILES: dict[str, Profile] = {
         name="tiny", student_layers=4, student_head_layers=2, train_articles=4, eval_articles=2,
         max_article_tokens=96, summary_tokens=12, epochs=1, batch_size=2, learning_rate=1e-3, top_k=8,
         random_student=False, teacher_batch=4, gate_articles=2, gate_max_drop=1.0, serve_max_new_tokens=12,
+        faithful_targets=True,
     ),
     "quick": Profile(
         name="quick", student_layers=12, student_head_layers=3, train_articles=128, eval_articles=30,
