@@ -33,23 +33,30 @@ _NAME = re.compile(r"\b[A-Z][A-Za-z'’-]*(?:\s+[A-Z][A-Za-z'’-]*)*")
 
 @dataclass(frozen=True)
 class VocabClasses:
-    """Which tokens can open a claim: those with a digit, and capitalized word starts."""
+    """Which tokens can open a claim, computed once per tokenizer."""
 
     digit: np.ndarray  # bool[vocab]
     capital: np.ndarray  # bool[vocab]: the token's text starts with an upper-case letter
     spaced: np.ndarray  # bool[vocab]: the token's text starts with white space
-    lower_form: dict[int, int]  # capitalized token -> its lower-case twin (" The" -> " the"), if one exists
+    opener: np.ndarray  # bool[vocab]: digit or capital, less capitalized function words ("The", " However")
+    cap_ids: np.ndarray  # capitalized tokens that have a lower-case twin (" The" -> " the") ...
+    low_ids: np.ndarray  # ... and that twin
 
     @classmethod
     def of(cls, tokenizer: Tokenizer) -> VocabClasses:
-        vocab = tokenizer.get_vocab_size()
-        texts = [tokenizer.decode([i]) for i in range(vocab)]
+        texts = tokenizer.decode_batch([[i] for i in range(tokenizer.get_vocab_size())])
         index = {t: i for i, t in enumerate(texts)}
         digit = np.array([bool(_DIGIT.search(t)) for t in texts])
         capital = np.array([t.lstrip()[:1].isupper() for t in texts])
-        lower = {i: index[t.lower()] for i, t in enumerate(texts) if capital[i] and t.lower() in index}
         spaced = np.array([t[:1].isspace() for t in texts])
-        return cls(digit, capital, spaced, lower)
+        opener = digit | capital
+        for word in FUNCTION_WORDS:
+            for form in (word.capitalize(), " " + word.capitalize()):
+                if form in index:
+                    opener[index[form]] = False
+        pairs = [(i, index[t.lower()]) for i, t in enumerate(texts) if capital[i] and t.lower() in index]
+        cap_ids, low_ids = (np.array(col, dtype=np.int64) for col in zip(*pairs, strict=True))
+        return cls(digit, capital, spaced, opener, cap_ids, low_ids)
 
 
 @dataclass
@@ -136,13 +143,10 @@ class TokenConstraint:
 
 
 def claim_openers(vocab: VocabClasses, article_ids: set[int]) -> np.ndarray:
-    """Tokens that open a number or a name: digits, and capitalized words that are neither
-    function words nor a capitalized common word of the article ("Officials" when it has
-    "officials")."""
-    opens = vocab.digit | vocab.capital
-    for i, low in vocab.lower_form.items():
-        if low in article_ids:
-            opens[i] = False
+    """Tokens that open a number or a name in this article: a capitalized word whose lower-case
+    twin the article uses ("Officials" when it has "officials") is capitalized by position."""
+    opens = vocab.opener.copy()
+    opens[vocab.cap_ids[np.isin(vocab.low_ids, list(article_ids))]] = False
     return opens
 
 
@@ -152,17 +156,8 @@ def constraint_for(mode: Grounding, tokenizer: Tokenizer, vocab: VocabClasses, a
         return None
     seen = set(article_ids)
     opens = claim_openers(vocab, seen)
-    _free_function_words(tokenizer, opens)
     if mode == "tokens":
         banned = opens.copy()
         banned[list(seen)] = False
         return TokenConstraint(banned)
     return SpanConstraint(build_trie(tokenizer, article_spans(article)), opens, vocab)
-
-
-def _free_function_words(tokenizer: Tokenizer, opens: np.ndarray) -> None:
-    for word in FUNCTION_WORDS:
-        for form in (word.capitalize(), " " + word.capitalize()):
-            ids = tokenizer.encode(form, add_special_tokens=False).ids
-            if len(ids) == 1:
-                opens[ids[0]] = False
