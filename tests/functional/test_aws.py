@@ -129,3 +129,19 @@ def test_a_tampered_bundle_in_s3_is_refused_naming_the_file(make_app, bucket, st
     app = make_app(bundle_uri=uri, bundle_cache_dir=tmp_path / "bundles")
     with pytest.raises(BundleError, match=r"tokenizer\.json"):
         app.engine()
+
+
+def test_summary_ready_reaches_an_eventbridge_bus(make_app, bucket):
+    events, sqs = boto3.client("events"), boto3.client("sqs")
+    bus = f"editors-{uuid.uuid4().hex[:8]}"
+    events.create_event_bus(Name=bus)
+    queue_url = sqs.create_queue(QueueName=f"bus-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_rule(Name="summaries", EventBusName=bus, EventPattern=json.dumps({"detail-type": ["SummaryReady"]}))
+    events.put_targets(Rule="summaries", EventBusName=bus, Targets=[{"Id": "q", "Arn": queue_arn}])
+    make_app(cache_bucket=bucket, event_bus_name=bus)
+    router.handler(eventbridge_event(news_item()), LocalContext())
+    (msg,) = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=2)["Messages"]
+    event = json.loads(msg["Body"])
+    assert event["detail-type"] == "SummaryReady" and event["source"] == "newsburst"
+    assert event["detail"]["id"] == news_item()["id"] and event["detail"]["summary"]
