@@ -7,7 +7,7 @@ handlers. Which backend each part uses is decided here and only here.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -37,6 +37,7 @@ class App:
     logger: Logger
     tracer: Tracer
     metrics: Metrics
+    summarizers: dict[str, Summarizer] = field(default_factory=dict)  # per bundle version, built once
 
     @classmethod
     def from_settings(cls, settings: Settings) -> App:
@@ -66,7 +67,11 @@ class App:
         checkout = pool.acquire(self.bundle_dir, s.threads, s.verify_bundle)
         if checkout.cold:
             self.metrics.add_metric("ModelLoadSeconds", MetricUnit.Seconds, checkout.model.load_seconds)
-        return Summarizer(checkout.model, s.grounding), checkout
+        version = checkout.model.manifest.version
+        cached = self.summarizers.get(version)
+        if cached is None or cached.model is not checkout.model:  # reads the generation config: not per call
+            cached = self.summarizers[version] = Summarizer(checkout.model, s.grounding)
+        return cached, checkout
 
     @cached_property
     def fingerprint(self) -> ModelFingerprint:

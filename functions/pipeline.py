@@ -76,12 +76,8 @@ class Pipeline:
                 out[i] = self._hit(hit, items[i], start)
                 continue
             self.metrics.add_metric("CacheMiss", MetricUnit.Count, 1)
-            if self._claim(key):
-                owner_of[key] = i
-                todo.append(i)
-            else:
-                elsewhere.append(i)
-                owner_of[key] = i
+            owner_of[key] = i
+            (todo if self._claim(key) else elsewhere).append(i)
 
         for i, outcome in zip(todo, self._generate([items[i] for i in todo], start), strict=True):
             out[i] = self._store(keys[i], outcome)
