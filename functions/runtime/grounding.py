@@ -39,6 +39,7 @@ class VocabClasses:
     capital: np.ndarray  # bool[vocab]: the token's text starts with an upper-case letter
     spaced: np.ndarray  # bool[vocab]: the token's text starts with white space
     opener: np.ndarray  # bool[vocab]: digit or capital, less capitalized function words ("The", " However")
+    free: np.ndarray  # bool[vocab]: neither digit nor capital: what may follow a complete span
     cap_ids: np.ndarray  # capitalized tokens that have a lower-case twin (" The" -> " the") ...
     low_ids: np.ndarray  # ... and that twin
 
@@ -56,7 +57,7 @@ class VocabClasses:
                     opener[index[form]] = False
         pairs = [(i, index[t.lower()]) for i, t in enumerate(texts) if capital[i] and t.lower() in index]
         cap_ids, low_ids = (np.array(col, dtype=np.int64) for col in zip(*pairs, strict=True))
-        return cls(digit, capital, spaced, opener, cap_ids, low_ids)
+        return cls(digit, capital, spaced, opener, ~(digit | capital), cap_ids, low_ids)
 
 
 @dataclass
@@ -102,7 +103,6 @@ class SpanConstraint:
 
     def __init__(self, root: Node, opens: np.ndarray, vocab: VocabClasses):
         self.root, self.opens, self.vocab = root, opens, vocab
-        self.free = ~(vocab.digit | vocab.capital)  # what may follow a complete span
         self.node: Node | None = None  # None: outside a span
         self.start_ban = opens.copy()
         self.start_ban[list(root.children)] = False  # may open only a span the article has
@@ -114,7 +114,7 @@ class SpanConstraint:
     def apply(self, logits: np.ndarray) -> np.ndarray:
         if self.node is None:
             return np.where(self.glue_ban if self.glued else self.start_ban, -np.inf, logits)
-        allowed = (self.free | self.reopen) if self.node.terminal else np.zeros_like(self.free)
+        allowed = (self.vocab.free | self.reopen) if self.node.terminal else np.zeros_like(self.reopen)
         allowed[list(self.node.children)] = True
         return np.where(allowed, logits, -np.inf)
 
