@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 BUNDLE := build/bundles/student/manifest.json
 
-.PHONY: demo test install bundle bench lambda-package serve-gpu clean
+.PHONY: demo test install bundle release eval bench lambda-package serve-gpu clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,18 @@ $(BUNDLE): | $(STAMP)
 	$(BIN)/newsburst export --profile quick
 
 bundle: $(BUNDLE)
+
+# The bundle to deploy: <= 2 h on 2 cores, resumable (rerun after an interruption), log in build/logs.
+# The published CNN/DailyMail and XSum training articles beside the checkout are used when present.
+SHARED_NEWS := ../shared/news
+EXTRA := $(foreach f,$(wildcard $(SHARED_NEWS)/cnndm_train.jsonl $(SHARED_NEWS)/xsum_train.jsonl),--extra-articles $(f))
+release: | $(STAMP)
+	mkdir -p build/logs
+	$(BIN)/newsburst export --profile release $(EXTRA) 2>&1 | tee build/logs/export-release.log
+
+# Quality on published news with human references (student, teacher, cascade, lead-3)
+eval: $(BUNDLE)
+	$(BIN)/newsburst eval build/bundles/student --data $(SHARED_NEWS)/cnndm_dev.jsonl --data $(SHARED_NEWS)/xsum_dev.jsonl
 
 demo: $(BUNDLE)
 	$(BIN)/newsburst demo events

@@ -27,7 +27,7 @@ from functions.notify import EventBridgeNotifier, FanOut, Notifier, OutboxNotifi
 from functions.pipeline import Pipeline
 from functions.runtime import pool
 from functions.runtime.fetch import fetch_bundle
-from functions.runtime.manifest import read_manifest
+from functions.runtime.manifest import ensure_servable, read_manifest
 from functions.runtime.summarize import Summarizer, generation_settings
 
 
@@ -64,7 +64,7 @@ class App:
     def engine(self) -> tuple[Summarizer, pool.Checkout]:
         """The warm pool's model for this container's bundle (loads it on first use)."""
         s = self.settings
-        checkout = pool.acquire(self.bundle_dir, s.threads, s.verify_bundle)
+        checkout = pool.acquire(self.bundle_dir, s.threads, s.verify_bundle, s.allow_ungated)
         if checkout.cold:
             self.metrics.add_metric("ModelLoadSeconds", MetricUnit.Seconds, checkout.model.load_seconds)
         version = checkout.model.manifest.version
@@ -78,12 +78,14 @@ class App:
         """From the manifest alone, so a cold container answers cache hits without loading the model."""
         folder = self.bundle_dir
         manifest = read_manifest(folder)
+        ensure_servable(folder, manifest, self.settings.allow_ungated)  # no cache hits from a refused model
         generation = generation_settings(folder)
         return ModelFingerprint(
             manifest.version,
             manifest.tokenizer_sha256,
             manifest.prompt_template_version,
             tuple(sorted(generation.items())),
+            manifest.confidence_threshold,
         )
 
     @cached_property

@@ -24,14 +24,24 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from model_export.pipeline import run_export
     from model_export.profiles import get_profile
 
-    report = run_export(get_profile(args.profile), args.teacher, args.out, args.cache_dir, args.publish)
+    report = run_export(
+        get_profile(args.profile),
+        args.teacher,
+        args.out,
+        args.cache_dir,
+        args.publish,
+        args.extra_articles,
+        args.gate_data,
+    )
+    print(report.metrics["servable"]["verdict"], file=sys.stderr)
     rows = [
         {"bundle": name, "path": getattr(report, f"{name}_bundle"), **report.metrics[f"{name}_bundle"]}
         for name in ("student", "teacher")
     ]
     title = (
         f"export profile={report.profile} version={report.metrics['student_version']} "
-        f"gate={report.metrics['gate']} in {report.metrics['export_seconds']} s"
+        f"int8 gate passed={report.metrics['gate']['passed']} servable={report.metrics['servable']['servable']} "
+        f"in {report.metrics['export_seconds']} s"
     )
     emit(report.__dict__, rows, args.json, title)
     return 0
@@ -46,15 +56,21 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     modes = [m.strip() for m in args.grounding.split(",") if m.strip()]
     if not modes or set(modes) - {"off", "tokens", "spans"}:
         raise ValueError(f"--grounding takes off, tokens and/or spans, got {args.grounding!r}")
-    result = evaluate(args.bundle, args.data, teacher, args.limit, modes)
-    rows = [
-        {"system": system, "grounding": mode, **result[system][mode]}
-        for system in ("bundle", "teacher")
-        if system in result
-        for mode in modes
-    ]
-    rows.append({"system": "lead3", "grounding": "-", **result["lead3"]})
-    emit(result, rows, args.json, f"ROUGE F1 x100 on {result['articles']} articles of {args.data}")
+    result = evaluate(args.bundle, args.data, teacher, args.limit, modes, args.cache_dir)
+    if args.json:
+        emit(result, [], True)
+        return 0
+    for path, block in result["datasets"].items():
+        systems = block["systems"]
+        rows = [
+            {"system": name, "grounding": mode, **systems[name][mode]}
+            for name in ("student", "teacher", "cascade")
+            if name in systems
+            for mode in modes
+        ]
+        rows.append({"system": "lead3", "grounding": "-", **systems["lead3"]})
+        emit(result, rows, False, f"{path}: {block['articles']} articles, ROUGE F1 x100 against its references")
+        print()
     return 0
 
 
@@ -120,6 +136,23 @@ def _settings(args: argparse.Namespace, **defaults):
     return Settings(**unset, **({"bundle_dir": args.bundle} if args.bundle else {}))
 
 
+def _servable_or_teacher(settings, explicit: bool):
+    """The demo serves the teacher bundle, and says so, when the default student failed its gate."""
+    from functions.runtime.manifest import BundleError, ensure_servable, read_manifest
+
+    if explicit or settings.bundle_uri or settings.allow_ungated:
+        return settings
+    try:
+        ensure_servable(settings.bundle_dir, read_manifest(settings.bundle_dir), False)
+        return settings
+    except BundleError as exc:
+        teacher = settings.bundle_dir.parent / "teacher"
+        if not (teacher / "manifest.json").exists():
+            raise
+        print(f"note: {exc}\nnote: the demo serves the teacher bundle {teacher} instead\n", file=sys.stderr)
+        return settings.model_copy(update={"bundle_dir": teacher})
+
+
 def _cmd_invoke(args: argparse.Namespace) -> int:
     from functions.local_invoke import invoke, read_event
 
@@ -135,6 +168,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if not files:
         raise ValueError(f"no *.json events in {args.events}")
     settings = _settings(args, ingest_dir=args.events if args.events.is_dir() else args.events.parent)
+    settings = _servable_or_teacher(settings, explicit=args.bundle is not None)
     outbox = settings.outbox_path
     runs = []
     for path in files:
@@ -186,9 +220,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--profile",
         default="quick",
-        choices=["tiny", "quick", "full"],
-        help="tiny: random small student for tests (<60 s); quick: default (<=15 min on 2 cores); "
-        "full: best quality (hours on CPU)",
+        choices=["tiny", "quick", "release"],
+        help="tiny: 4 layers, briefly trained, for tests (~1 min); quick: the demo's default (<=15 min on 2 "
+        "cores); release: the bundle to deploy (<=2 h on 2 cores, resumable; give it --extra-articles)",
+    )
+    p.add_argument(
+        "--extra-articles",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE.jsonl",
+        help="more training articles (JSONL with id and article), e.g. ../shared/news/cnndm_train.jsonl; repeatable",
+    )
+    p.add_argument(
+        "--gate-data",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE.jsonl",
+        help="more held-out articles with references for the student-vs-teacher gate (first 30 of each); repeatable",
     )
     p.add_argument(
         "--teacher",
@@ -209,22 +259,34 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "eval",
-        help="ROUGE and faithfulness of a bundle per decoding mode, beside its teacher and lead-3",
-        description="Summarize every article of a JSONL file (fields id, article, reference) and print, per "
-        "grounding mode, ROUGE-1/2/Lsum F1, the share of summaries the guard flags, unsupported spans per "
-        "summary, decode tokens/s and the per-request grounding set-up time, for the bundle and the teacher "
-        "bundle, beside a lead-3 baseline.",
+        help="quality of a bundle beside its teacher, the cascade and lead-3, per data set",
+        description="Summarize every article of each JSONL file (fields id, article, reference) and print one "
+        "row block per data set: ROUGE-1/2/Lsum F1 against its references, the share the guard flags, the "
+        "share that loops or ends mid-sentence, the teacher's mean NLL per token of the summaries (fluency), the "
+        "share escalated, decode tokens/s and the grounding set-up time, for the student, the teacher and the "
+        "cascade (flagged or low-confidence student summaries re-done by the teacher), beside lead-3, with "
+        "ratios to the teacher measured in the same run. Articles over the student's local budget are routed "
+        "as the functions route them: to the teacher. Published data with human references: "
+        "../shared/news/cnndm_dev.jsonl and xsum_dev.jsonl.",
     )
     p.add_argument("bundle", type=Path, help="bundle folder (e.g. build/bundles/student)")
-    p.add_argument("--data", type=Path, required=True, help="JSONL with id, article, reference")
+    p.add_argument(
+        "--data", type=Path, action="append", required=True, help="JSONL with id, article, reference; repeatable"
+    )
     p.add_argument(
         "--teacher-bundle", type=Path, help="teacher bundle (default: the sibling folder 'teacher' when present)"
     )
-    p.add_argument("--limit", type=int, help="evaluate only the first N articles")
+    p.add_argument("--limit", type=int, help="evaluate only the first N articles of each data set")
     p.add_argument(
         "--grounding",
-        default="off,tokens,spans",
-        help="decoding modes to compare, comma-separated (default off,tokens,spans)",
+        default="spans",
+        help="decoding modes to compare, comma-separated from off, tokens, spans (default spans, as served)",
+    )
+    p.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=DEFAULT_CACHE,
+        help=f"where the teacher's summaries are kept between evals (default {DEFAULT_CACHE})",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=_cmd_eval)

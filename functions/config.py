@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     threads: int | None = None  # ORT intra-op threads; default: the vCPUs this process may use
     verify_bundle: bool = True  # check every file's sha256 against the manifest on load
     batch: bool = True  # summarize an SQS batch's valid items in one batched generation
+    allow_ungated: bool = False  # serve a student that did not pass the export's quality gate
 
     # Where S3 ObjectCreated items are read from: S3 itself, or a local folder standing in for
     # it (<ingest_dir>/<bucket>/<key>) so the demo runs without an AWS account
@@ -49,9 +50,11 @@ class Settings(BaseSettings):
     fallback: Literal["lead", "fail"] = "lead"  # when the endpoint is down or output degenerate
 
     # Grounded decoding (numbers and names only from the article) and what to do with a
-    # summary the guard still flags: deliver it with the flag, or send lead sentences instead
+    # summary the guard still flags: deliver it with the flag, send lead sentences instead, or
+    # escalate (the cascade: flagged, degenerate or low-confidence local summaries are re-done
+    # by the escalation endpoint)
     grounding: Literal["off", "tokens", "spans"] = "spans"
-    flagged_policy: Literal["deliver", "fallback"] = "deliver"
+    flagged_policy: Literal["deliver", "fallback", "escalate"] = "deliver"
 
     # Editor notifications: SNS and/or EventBridge when set, else a JSONL outbox file
     sns_topic_arn: str | None = None

@@ -20,6 +20,7 @@ from functions.escalation.client import EndpointClient, EndpointUnavailable
 from functions.notify import Notifier
 from functions.results import summary_result
 from functions.runtime.budget import RouteDecision
+from functions.runtime.cascade import LOW_CONFIDENCE, needs_teacher
 from functions.runtime.extractive import lead
 from functions.runtime.grounding import Grounding
 from functions.runtime.pool import Checkout
@@ -27,6 +28,7 @@ from functions.runtime.summarize import NeedsEscalation, Summarizer, Summary
 from functions.schemas import NewsItem, SummaryReady, SummaryResult, Timings
 
 FALLBACK_MODEL = "lead-3"
+OVER_BUDGET = "over_budget"
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,8 @@ class Pipeline:
 
     def run(self, items: Sequence[NewsItem]) -> list[Outcome]:
         start = time.perf_counter()
-        keys = [cache_key(self.fingerprint, item.body, self._grounding(item)) for item in items]
+        policy = self.settings.flagged_policy
+        keys = [cache_key(self.fingerprint, item.body, self._grounding(item), policy) for item in items]
         out: list[Outcome | None] = [None] * len(items)
         owner_of: dict[str, int] = {}  # key -> the index in this batch that runs the model for it
         todo: list[int] = []
@@ -151,12 +154,23 @@ class Pipeline:
             else [self._one(summarizer, b, m) for b, m in zip(bodies, modes, strict=True)]
         )
         version = summarizer.model.manifest.version
+        threshold = summarizer.model.manifest.confidence_threshold
         out: list[Outcome | None] = [None] * len(items)
-        escalate = [i for i, d in enumerate(done) if isinstance(d, RouteDecision)]
+        reasons: dict[int, str] = {i: OVER_BUDGET for i, d in enumerate(done) if isinstance(d, RouteDecision)}
         for i, d in enumerate(done):
-            if isinstance(d, Summary):
-                out[i] = self._local(items[i], d, version, start, load_s)
-        for i, outcome in zip(escalate, self._escalate([items[i] for i in escalate], start), strict=True):
+            if not isinstance(d, Summary):
+                continue
+            if self.settings.flagged_policy == "escalate" and needs_teacher(d, threshold):
+                reasons[i] = LOW_CONFIDENCE
+            out[i] = self._local(items[i], d, version, start, load_s)
+        cascade = sorted(reasons)
+        redone = self._escalate([items[i] for i in cascade], [reasons[i] for i in cascade], start)
+        for i, outcome in zip(cascade, redone, strict=True):
+            local = out[i]
+            teacher_failed = not isinstance(outcome, SummaryResult) or outcome.fallback
+            student_ok = isinstance(local, SummaryResult) and not local.fallback
+            if reasons[i] == LOW_CONFIDENCE and teacher_failed and student_ok:
+                continue  # the teacher could not take a cascaded item: the student's summary stands
             out[i] = outcome
         return out  # type: ignore[return-value]
 
@@ -183,10 +197,12 @@ class Pipeline:
     def _grounding(self, item: NewsItem) -> Grounding:
         return item.grounding or self.settings.grounding
 
-    def _escalate(self, items: list[NewsItem], start: float) -> list[Outcome]:
+    def _escalate(self, items: list[NewsItem], reasons: list[str], start: float) -> list[Outcome]:
         if not items:
             return []
         self.metrics.add_metric("Escalated", MetricUnit.Count, len(items))
+        if cascaded := reasons.count(LOW_CONFIDENCE):
+            self.metrics.add_metric("EscalatedLowConfidence", MetricUnit.Count, cascaded)
         if self.escalator is None:
             reason = "over the local token budget and no GPU endpoint is set"
             return [self._fallback(i, reason, start, escalated=True) for i in items]
@@ -203,10 +219,11 @@ class Pipeline:
                 update={
                     "escalated": True,
                     "route": "escalate",
+                    "escalation_reason": why,
                     "timings": r.timings.model_copy(update={"total_ms": elapsed}),
                 }
             )
-            for item, r in zip(items, response.results, strict=True)
+            for item, r, why in zip(items, response.results, reasons, strict=True)
         ]
 
     def _fallback(

@@ -59,6 +59,7 @@ class SummaryResult(BaseModel):
     route: str  # "local" | "escalate" | "cache"
     cache_hit: bool = False
     escalated: bool = False
+    escalation_reason: str | None = None  # "over_budget" | "low_confidence" (the cascade)
     fallback: bool = False  # an extractive lead summary stands in for the model's
     tokens_in: int = 0
     tokens_out: int = 0
@@ -92,6 +93,7 @@ class SummaryReady(BaseModel):
     cache_hit: bool
     fallback: bool
     escalated: bool
+    escalation_reason: str | None = None
     faithfulness: Faithfulness
     latency_ms: float
 
@@ -107,6 +109,7 @@ class SummaryReady(BaseModel):
             cache_hit=result.cache_hit,
             fallback=result.fallback,
             escalated=result.escalated,
+            escalation_reason=result.escalation_reason,
             faithfulness=result.faithfulness,
             latency_ms=result.timings.total_ms,
         )

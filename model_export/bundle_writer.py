@@ -89,11 +89,13 @@ def publish(bundle: Path, manifest: Manifest, url: str) -> str:
     return f"s3://{bucket}/{base}/"
 
 
-def record_metrics(bundle: Path, metrics: dict) -> Manifest:
-    """Add measured figures to the manifest (it is not itself checksummed) atomically."""
+def record_metrics(bundle: Path, metrics: dict, **fields) -> Manifest:
+    """Add measured figures (and gate verdict ``fields``) to the manifest atomically; the manifest
+    is not itself checksummed, so the bundle's version does not change."""
     path = bundle / MANIFEST
     manifest = Manifest.model_validate_json(path.read_text())
     manifest.metrics.update(metrics)
+    manifest = manifest.model_copy(update=fields)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(manifest.model_dump_json(indent=2) + "\n")
     tmp.replace(path)

@@ -46,8 +46,10 @@ def split(articles: list[Article]) -> tuple[list[Article], list[Article]]:
     return train, held
 
 
-def read_eval_jsonl(path: Path) -> list[dict]:
+def read_eval_jsonl(path: Path, fields: frozenset[str] = frozenset({"id", "article", "reference"})) -> list[dict]:
     """Lines of ``{"id", "article", "reference"}``; raises ExportError naming the bad line."""
+    if not path.is_file():
+        raise ExportError(f"{path}: no such file")
     rows = []
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
@@ -56,7 +58,9 @@ def read_eval_jsonl(path: Path) -> list[dict]:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ExportError(f"{path}:{n}: not JSON ({exc.msg})") from None
-        missing = {"id", "article", "reference"} - row.keys()
+        missing = fields - row.keys() if isinstance(row, dict) else fields
+        if not missing and not (isinstance(row["article"], str) and row["article"].strip()):
+            raise ExportError(f"{path}:{n}: 'article' must be non-empty text")
         if missing:
             raise ExportError(f"{path}:{n}: missing field(s) {', '.join(sorted(missing))}")
         rows.append(row)
@@ -65,9 +69,15 @@ def read_eval_jsonl(path: Path) -> list[dict]:
     return rows
 
 
+def read_articles(path: Path) -> list[Article]:
+    """Extra training articles (``--extra-articles``): JSONL lines with at least id and article."""
+    return [Article(id=str(r["id"]), text=r["article"]) for r in read_eval_jsonl(path, frozenset({"id", "article"}))]
+
+
 HELD_OUT_REFERENCES = Path(__file__).parent / "data" / "lee_heldout_refs.jsonl"
 
 
 def held_out_references() -> dict[str, str]:
-    """Human reference summaries of the held-out articles, by article id (see data/README.md)."""
+    """Reference summaries of the held-out articles, by id. Written for this project, not a
+    published data set (see data/README.md): a smoke set, not the measure of quality."""
     return {row["id"]: row["reference"] for row in read_eval_jsonl(HELD_OUT_REFERENCES)}

@@ -2,15 +2,19 @@
 
 Loss on summary tokens only: cross-entropy to the teacher's top-k distribution (KL up to a
 constant) plus cross-entropy on the teacher's greedy tokens. Embeddings are frozen (they are
-tied to the output layer and hold a third of the weights). Checkpoints make it resumable.
+tied to the output layer and hold a third of the weights). The learning rate warms up over
+the first 5% of steps and decays on a cosine to a tenth, the usual recipe for fine-tuning a
+pruned model. Checkpoints make it resumable.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import random
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -49,6 +53,32 @@ def _batch_loss(student, batch: list[Target], kd_weight: float, pad_id: int) -> 
     return kd_weight * kd + (1 - kd_weight) * ce
 
 
+def _schedule(lengths: list[int], cfg: DistillConfig, rng: random.Random) -> list[list[int]]:
+    """Shuffled batches of similar length: within each window of 8 batches the rows are sorted
+    by length, so a batch pads little (articles run from 150 to 850 tokens), and the batches
+    are shuffled again so the order stays random."""
+    window = 8 * cfg.batch_size
+    schedule = []
+    for _ in range(cfg.epochs):
+        order = list(range(len(lengths)))
+        rng.shuffle(order)
+        batches = []
+        for start in range(0, len(order), window):
+            chunk = sorted(order[start : start + window], key=lengths.__getitem__)
+            batches += [chunk[i : i + cfg.batch_size] for i in range(0, len(chunk), cfg.batch_size)]
+        rng.shuffle(batches)
+        schedule += batches
+    return schedule
+
+
+def _lr_factor(step: int, total: int) -> float:
+    warmup = max(1, total // 20)
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+
 def _signature(cfg: DistillConfig, targets: list[Target], layers: list[int]) -> str:
     blob = json.dumps({"cfg": cfg.__dict__, "ids": [t.article_id for t in targets], "layers": layers})
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -60,11 +90,8 @@ def distill(student, targets: list[Target], cfg: DistillConfig, work_dir: Path, 
     params = [p for p in student.parameters() if p.requires_grad]
     optim = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=0.0)
     rng = random.Random(cfg.seed)
-    schedule = []
-    for _ in range(cfg.epochs):
-        order = list(range(len(targets)))
-        rng.shuffle(order)
-        schedule += [order[i : i + cfg.batch_size] for i in range(0, len(order), cfg.batch_size)]
+    schedule = _schedule([len(t.prompt_ids) + len(t.summary_ids) for t in targets], cfg, rng)
+    lr = torch.optim.lr_scheduler.LambdaLR(optim, partial(_lr_factor, total=len(schedule)))
     sig = _signature(cfg, targets, layers)
     ckpt_path, done, losses = work_dir / CKPT, 0, []
     if ckpt_path.exists():
@@ -72,6 +99,7 @@ def distill(student, targets: list[Target], cfg: DistillConfig, work_dir: Path, 
         if ckpt["signature"] == sig:
             student.load_state_dict(ckpt["student"])
             optim.load_state_dict(ckpt["optim"])
+            lr.load_state_dict(ckpt["lr"])
             done, losses = ckpt["step"], ckpt["losses"]
     student.train()
     bar = tqdm(total=len(schedule), initial=done, desc="distill", unit="step")
@@ -81,6 +109,7 @@ def distill(student, targets: list[Target], cfg: DistillConfig, work_dir: Path, 
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optim.step()
+        lr.step()
         losses.append(loss.item())
         bar.update(1)
         bar.set_postfix(loss=f"{losses[-1]:.3f}")
@@ -91,6 +120,7 @@ def distill(student, targets: list[Target], cfg: DistillConfig, work_dir: Path, 
                     "signature": sig,
                     "student": student.state_dict(),
                     "optim": optim.state_dict(),
+                    "lr": lr.state_dict(),
                     "step": step + 1,
                     "losses": losses,
                 },

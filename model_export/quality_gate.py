@@ -1,6 +1,6 @@
 """The export's quality gate: the int8 graph must summarize as well as the fp32 graph.
 
-Judged on held-out articles at their real length, against human reference summaries
+Judged on held-out articles at their real length, against reference summaries
 (one short prompt hides the damage: dynamic QInt8 looked fine on one prompt and halved
 ROUGE-Lsum on long articles here). The gate fails when int8's ROUGE-Lsum falls below
 ``(1 - max_drop)`` times fp32's. ROUGE of the int8 outputs against the fp32 outputs and greedy
@@ -19,7 +19,7 @@ from model_export.scoring import rouge
 
 @dataclass(frozen=True)
 class GateResult:
-    fp32_rouge_lsum: float  # against the human references
+    fp32_rouge_lsum: float  # against the reference summaries
     int8_rouge_lsum: float
     int8_vs_fp32_rouge_lsum: float  # int8 outputs scored against fp32 outputs
     token_agreement: float
@@ -31,7 +31,7 @@ class GateResult:
 
     def explain(self) -> str:
         return (
-            f"ROUGE-Lsum against human references: int8 {self.int8_rouge_lsum:.1f} vs fp32 "
+            f"ROUGE-Lsum against the references: int8 {self.int8_rouge_lsum:.1f} vs fp32 "
             f"{self.fp32_rouge_lsum:.1f} (allowed drop {100 * self.max_drop:.0f}%); int8 vs fp32 outputs "
             f"ROUGE-Lsum {self.int8_vs_fp32_rouge_lsum:.1f}, greedy token agreement {self.token_agreement:.2f}"
         )

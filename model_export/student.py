@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import copy
 
-import torch
-
 
 def kept_layers(teacher_layers: int, keep: int, head: int) -> list[int]:
     """The first ``head`` layers and the last ``keep - head``: one contiguous middle block is dropped.
@@ -38,16 +36,3 @@ def student_from_teacher(teacher, keep: int, head: int):
     student.load_state_dict(mapped, strict=False)
     student.tie_weights()
     return student, layers
-
-
-def tiny_random_student(teacher, seed: int = 0):
-    """A small random config with the teacher's vocabulary: for tests, not for quality."""
-    torch.manual_seed(seed)
-    config = copy.deepcopy(teacher.config)
-    config.hidden_size, config.intermediate_size = 64, 128
-    config.num_hidden_layers, config.num_attention_heads, config.num_key_value_heads = 2, 4, 2
-    config.head_dim = 16
-    config.layer_types = None
-    student = type(teacher)(config)
-    student.tie_weights()
-    return student, []

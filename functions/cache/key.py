@@ -18,6 +18,7 @@ class ModelFingerprint:
     tokenizer_sha256: str
     prompt_template_version: str
     generation: tuple[tuple[str, object], ...]  # sorted (name, value) pairs
+    confidence_threshold: float | None = None  # the cascade's: it decides which summaries the teacher writes
 
 
 def normalize_text(text: str) -> str:
@@ -25,9 +26,13 @@ def normalize_text(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).split())
 
 
-def cache_key(fingerprint: ModelFingerprint, article: str, grounding: str = "off") -> str:
+def cache_key(
+    fingerprint: ModelFingerprint, article: str, grounding: str = "off", flagged_policy: str = "deliver"
+) -> str:
+    """``flagged_policy`` is part of the key: under ``escalate`` the teacher may write what
+    ``deliver`` would answer with the student's summary."""
     payload = json.dumps(
-        {**asdict(fingerprint), "grounding": grounding, "article": normalize_text(article)},
+        {**asdict(fingerprint), "grounding": grounding, "policy": flagged_policy, "article": normalize_text(article)},
         sort_keys=True,
         ensure_ascii=False,
     )

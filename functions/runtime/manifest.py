@@ -35,6 +35,10 @@ class Manifest(BaseModel):
     eos_token_ids: list[int]
     tokenizer_sha256: str
     files: dict[str, str]  # relative name -> sha256
+    # The export's student-vs-teacher gate (None: never gated, e.g. a teacher) and the cascade's
+    # calibrated mean-log-probability threshold (None: escalate only flagged or degenerate output)
+    servable: bool | None = None
+    confidence_threshold: float | None = None
     metrics: dict[str, bool | int | float | str] = Field(default_factory=dict)
     created_at: str
 
@@ -65,6 +69,18 @@ def read_manifest(folder: Path) -> Manifest:
         return Manifest.model_validate_json(path.read_text())
     except ValidationError as exc:
         raise BundleError(f"{path} is not a valid manifest: {exc.errors()[0]['msg']}") from None
+
+
+def ensure_servable(folder: Path, manifest: Manifest, allow_ungated: bool) -> None:
+    """Refuse a student that failed (or never passed) the export's quality gate."""
+    if manifest.role != "student" or manifest.servable or allow_ungated:
+        return
+    why = "failed the export's quality gate" if manifest.servable is False else "was never quality-gated"
+    gate = {k: v for k, v in manifest.metrics.items() if k.startswith("servable_")}
+    raise BundleError(
+        f"bundle {folder}: this student {why} {gate or ''}; serve a gated bundle, or set "
+        "NEWSBURST_ALLOW_UNGATED=true to serve it anyway"
+    )
 
 
 def verify_bundle(folder: Path, manifest: Manifest) -> None:

@@ -22,7 +22,7 @@ WARMUP_ARTICLE = "The council met on Monday and approved the new budget for the 
 
 def before_snapshot(settings: Settings) -> Generation:
     """Load the pooled model and run one short generation so the snapshot holds warm kernels."""
-    checkout = pool.acquire(settings.bundle_dir, settings.threads, settings.verify_bundle)
+    checkout = pool.acquire(settings.bundle_dir, settings.threads, settings.verify_bundle, settings.allow_ungated)
     return Summarizer(checkout.model)(WARMUP_ARTICLE, max_new_tokens=4).generation
 
 

@@ -161,7 +161,8 @@ class Summarizer:
         text = self.model.tokenizer.decode(before_loop(gen.token_ids) if looped else gen.token_ids)
         for stop in stop_strings:
             text = text.split(stop, 1)[0]
-        text = whole_sentences(text.strip()) if looped else text.strip()
+        # a loop or the token limit cut the last sentence: editors get the whole ones before it
+        text = whole_sentences(text.strip()) if looped or gen.stop_reason == "length" else text.strip()
         if looped:
             gen.stop_reason = "loop"
         return Summary(text, gen, check(text, article), decision)

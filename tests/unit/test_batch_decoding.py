@@ -52,3 +52,12 @@ def test_stop_when_ends_only_the_row_it_matches():
     out = scripted_decoder([]).generate_batch([[0], [1], [2]], 4, [STOP], stop_when=lambda toks: toks[-1] == 11)
     assert [g.stop_reason for g in out] == ["eos", "stop", "length"]
     assert out[1].token_ids == [11] and out[2].token_ids == [12] * 4
+
+
+def test_each_chosen_token_carries_its_unconstrained_log_probability_and_top_k():
+    out = scripted_decoder([]).generate_batch([[0, 2, 3], [1]], 2, [STOP], record_topk=3)
+    expected = 1.0 - np.log(np.e + VOCAB - 1)  # one logit of 1 among zeros
+    assert np.allclose(out[0].token_logprobs, [expected, expected])  # the token, then the stop token
+    assert np.allclose(out[1].token_logprobs, [expected, expected]) and out[1].mean_logprob < 0
+    ids, logprobs = out[1].topk[0]
+    assert len(ids) == 3 and 11 in ids and np.isclose(logprobs.max(), expected)

@@ -16,6 +16,12 @@ def test_every_part_of_the_fingerprint_changes_the_key():
         ModelFingerprint("v1", "tok2", "summary-v1", (("max_new_tokens", 96),)),
         ModelFingerprint("v1", "tok", "summary-v2", (("max_new_tokens", 96),)),
         ModelFingerprint("v1", "tok", "summary-v1", (("max_new_tokens", 64),)),
+        ModelFingerprint("v1", "tok", "summary-v1", (("max_new_tokens", 96),), confidence_threshold=-1.5),
     ]
     keys = {cache_key(v, "text") for v in variants}
-    assert base not in keys and len(keys) == 4
+    assert base not in keys and len(keys) == 5
+
+
+def test_the_flagged_policy_changes_the_key():
+    """Under ``escalate`` the teacher may write what ``deliver`` answers with the student's summary."""
+    assert cache_key(FP, "text", "spans", "escalate") != cache_key(FP, "text", "spans", "deliver")

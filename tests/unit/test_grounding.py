@@ -94,20 +94,6 @@ def test_an_absent_name_cannot_be_emitted_and_a_present_one_can(tokenizer, vocab
     assert "The fires" in _decode(tokenizer, vocab, "The fires spread", "spans")  # sentence-initial words stay free
 
 
-def test_distillation_keeps_only_teacher_summaries_the_guard_passes(tokenizer):
-    import torch
-
-    from model_export.targets import Target, split_faithful
-
-    def target(article_id: str, summary: str) -> Target:
-        ids = [*tokenizer.encode(summary, add_special_tokens=False).ids, STOP]
-        return Target(article_id, [1], ids, torch.zeros(len(ids), 1, dtype=torch.long), torch.zeros(len(ids), 1))
-
-    targets = [target("a", " Bob Carr said 12 fires burned."), target("a", " Paul Keating said 37 fires burned.")]
-    kept, flagged = split_faithful(targets, {"a": ARTICLE}, tokenizer, STOP)
-    assert kept == [targets[0]] and flagged == [targets[1]]
-
-
 def test_sampling_never_draws_an_absent_number_under_spans(tokenizer, vocab):
     from functions.runtime.sampling import SamplingParams
 
