@@ -28,8 +28,11 @@ class S3ObjectSource(ObjectSource):
         try:
             obj = self.s3.get_object(Bucket=bucket, Key=key, Range=f"bytes=0-{MAX_REQUEST_BYTES}")
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404", "NoSuchBucket"}:
+            code = exc.response.get("Error", {}).get("Code")
+            if code in {"NoSuchKey", "404", "NoSuchBucket"}:
                 raise ObjectMissing(f"s3://{bucket}/{key} does not exist") from None
+            if code == "InvalidRange":  # a ranged GET of an empty object: no item in it, not a retryable error
+                return b""
             raise
         return obj["Body"].read()
 

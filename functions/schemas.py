@@ -26,8 +26,9 @@ class NewsItem(BaseModel):
     @field_validator("body")
     @classmethod
     def _has_text(cls, body: str) -> str:
-        if not body.strip():
-            raise ValueError("body is empty or whitespace only")
+        # zero-width and format characters are not text: a body must hold a letter or a digit
+        if not any(ch.isalnum() for ch in body):
+            raise ValueError("body has no text (empty, whitespace, punctuation or invisible characters only)")
         return body
 
 

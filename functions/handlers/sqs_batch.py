@@ -23,8 +23,11 @@ def handle(event: dict, context, app: App) -> dict:
     outcomes: dict[str, object] = {}
     valid = []
     for record in event.get("Records", []):
+        body = record.get("body")
         try:
-            valid.append((record["messageId"], parse_item(record.get("body", "").encode("utf-8", "surrogatepass"))))
+            if not isinstance(body, str):
+                raise BadInput(f"record body must be text, not {type(body).__name__}", 400)
+            valid.append((record["messageId"], parse_item(body.encode("utf-8", "surrogatepass"))))
         except BadInput as exc:
             outcomes[record["messageId"]] = ItemFailure("", exc.reason, False)
     for (message_id, _), outcome in zip(valid, app.pipeline.run([item for _, item in valid]), strict=True):
