@@ -82,10 +82,16 @@ class Pipeline:
             owner_of[key] = i
             (todo if self._claim(key) else elsewhere).append(i)
 
-        for i, outcome in zip(todo, self._generate([items[i] for i in todo], start), strict=True):
+        try:
+            generated = self._generate([items[i] for i in todo], start)
+        except BaseException:  # whatever went wrong, no claim may outlive this invocation
+            for i in todo:
+                self._release(keys[i])
+            raise
+        for i, outcome in zip(todo, generated, strict=True):
             out[i] = self._store(keys[i], outcome)
         for i in elsewhere:
-            value = self.cache.wait(keys[i], self.settings.claim_wait_s, self.settings.claim_poll_s)
+            value = self._wait(keys[i])
             out[i] = (
                 self._hit(value, items[i], start)
                 if value is not None
@@ -115,6 +121,19 @@ class Pipeline:
         except CacheError as exc:
             self._cache_failed("claim", key, exc)
             return True  # no dedup without a cache, but the item is still summarized
+
+    def _wait(self, key: str) -> dict | None:
+        try:
+            return self.cache.wait(key, self.settings.claim_wait_s, self.settings.claim_poll_s)
+        except CacheError as exc:  # hand the item back rather than fail the batch
+            self._cache_failed("wait", key, exc)
+            return None
+
+    def _release(self, key: str) -> None:
+        try:
+            self.cache.release(key)
+        except CacheError as exc:
+            self._cache_failed("release", key, exc)
 
     def _store(self, key: str, outcome: Outcome) -> Outcome:
         try:
@@ -203,9 +222,9 @@ class Pipeline:
         self.metrics.add_metric("Escalated", MetricUnit.Count, len(items))
         if cascaded := reasons.count(LOW_CONFIDENCE):
             self.metrics.add_metric("EscalatedLowConfidence", MetricUnit.Count, cascaded)
-        if self.escalator is None:
+        if self.escalator is None:  # a configuration gap: retrying cannot fix it
             reason = "over the local token budget and no GPU endpoint is set"
-            return [self._fallback(i, reason, start, escalated=True) for i in items]
+            return [self._fallback(i, reason, start, retryable=False, escalated=True) for i in items]
         try:
             response = self.escalator.summarize(items)
         except EndpointUnavailable as exc:

@@ -33,7 +33,8 @@ class ResponseCache(ABC):
 
     @abstractmethod
     def release(self, key: str) -> None:
-        """Drop the pending marker without a result, so a retry can claim the key again."""
+        """Drop this caller's pending marker without a result, so a retry can claim the key again.
+        A marker someone else took over (ours expired) is left alone."""
 
     @abstractmethod
     def pending(self, key: str) -> bool: ...
@@ -49,8 +50,26 @@ class ResponseCache(ABC):
             time.sleep(poll_s)
 
 
-def marker(ttl_s: float) -> bytes:
-    return json.dumps({"expires_at": time.time() + ttl_s, "owner": uuid.uuid4().hex}).encode()
+def marker(ttl_s: float, owner: str) -> bytes:
+    return json.dumps({"expires_at": time.time() + ttl_s, "owner": owner}).encode()
+
+
+def owner_of(marker_body: bytes) -> str | None:
+    try:
+        return str(json.loads(marker_body)["owner"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def decode_entry(raw: bytes, key: str) -> dict:
+    """A cached result; a corrupt entry is a CacheError, which the pipeline treats as a miss."""
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise CacheError(f"cache entry {key[:12]} is corrupt") from None
+    if not isinstance(value, dict):
+        raise CacheError(f"cache entry {key[:12]} is corrupt")
+    return value
 
 
 def expired(marker_body: bytes) -> bool:
@@ -66,6 +85,7 @@ class FolderCache(ResponseCache):
     def __init__(self, folder: Path):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.owned: dict[str, str] = {}  # key -> the owner token of the marker this instance wrote
 
     def _result(self, key: str) -> Path:
         return self.folder / f"{key}.json"
@@ -75,7 +95,7 @@ class FolderCache(ResponseCache):
 
     def get(self, key: str) -> dict | None:
         try:
-            return json.loads(self._result(key).read_bytes())
+            return decode_entry(self._result(key).read_bytes(), key)
         except FileNotFoundError:
             return None
 
@@ -84,9 +104,11 @@ class FolderCache(ResponseCache):
         # Write the marker whole, then link it into place: link() fails if the name exists, so
         # creation is exclusive and no contender ever reads a half-written marker.
         tmp = self.folder / f".{key}.{uuid.uuid4().hex}.claim"
-        tmp.write_bytes(marker(ttl_s))
+        owner = uuid.uuid4().hex
+        tmp.write_bytes(marker(ttl_s, owner))
         try:
             os.link(tmp, path)
+            self.owned[key] = owner
             return True
         except FileExistsError:
             try:
@@ -113,7 +135,13 @@ class FolderCache(ResponseCache):
         self.release(key)
 
     def release(self, key: str) -> None:
-        self._marker(key).unlink(missing_ok=True)
+        owner = self.owned.pop(key, None)
+        try:
+            if owner is None or owner_of(self._marker(key).read_bytes()) != owner:
+                return
+            self._marker(key).unlink()
+        except FileNotFoundError:
+            return
 
     def pending(self, key: str) -> bool:
         return self._marker(key).exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pybreaker
+from pydantic import ValidationError
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from functions.escalation.transport import EndpointError, EndpointRejected, TransientEndpointError, Transport
@@ -36,21 +37,29 @@ class EndpointClient:
         request = EndpointRequest(items=list(items), parameters=parameters or GenerationParameters())
         payload = request.model_dump(mode="json")
         try:
-            raw = self.breaker.call(self._retried, payload)
+            return self.breaker.call(self._retried, payload, [i.id for i in items])
         except pybreaker.CircuitBreakerError:
             raise EndpointUnavailable(f"circuit open for {self.transport.target}") from None
         except EndpointError as exc:
             raise EndpointUnavailable(str(exc)) from None
-        response = EndpointResponse.model_validate(raw)
-        if [r.id for r in response.results] != [i.id for i in items]:
-            raise EndpointUnavailable("endpoint answered for different items than it was sent")
-        return response
 
-    def _retried(self, payload: dict) -> dict:
+    def _retried(self, payload: dict, ids: list[str]) -> EndpointResponse:
         retrying = Retrying(
             stop=stop_after_attempt(self.attempts),
             wait=wait_random_exponential(multiplier=self.backoff_s, max=8 * self.backoff_s),
             retry=retry_if_exception_type(TransientEndpointError),
             reraise=True,
         )
-        return retrying(self.transport.invoke, payload)
+        return retrying(self._once, payload, ids)
+
+    def _once(self, payload: dict, ids: list[str]) -> EndpointResponse:
+        """One call whose answer must be the response schema for exactly these items: anything
+        else is an endpoint failure (retried, counted by the breaker), never a crash."""
+        raw = self.transport.invoke(payload)
+        try:
+            response = EndpointResponse.model_validate(raw)
+        except ValidationError:
+            raise TransientEndpointError("endpoint answered with a body that is not a summary response") from None
+        if [r.id for r in response.results] != ids:
+            raise TransientEndpointError("endpoint answered for different items than it was sent")
+        return response

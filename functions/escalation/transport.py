@@ -29,6 +29,18 @@ class EndpointRejected(EndpointError):
     """A 4xx: the endpoint understood us and said no."""
 
 
+def _decode(body: bytes) -> dict:
+    """A 200 whose body is not a JSON object (an HTML error page from a proxy, a truncated body)
+    is an endpoint failure like a 5xx: retried, counted by the breaker, then the fallback."""
+    try:
+        value = json.loads(body)
+    except (ValueError, RecursionError):
+        raise TransientEndpointError("endpoint answered 200 with a body that is not JSON") from None
+    if not isinstance(value, dict):
+        raise TransientEndpointError(f"endpoint answered 200 with JSON {type(value).__name__}, not an object")
+    return value
+
+
 def _classify(status: int, reason: str) -> EndpointError:
     if status == 429 or status >= 500:
         return TransientEndpointError(f"endpoint answered {status}: {reason}")
@@ -62,7 +74,7 @@ class HttpsTransport(Transport):
             raise TransientEndpointError(f"endpoint unreachable: {type(exc).__name__}") from None
         if resp.status != 200:
             raise _classify(resp.status, resp.data[:200].decode("utf-8", "replace"))
-        return json.loads(resp.data)
+        return _decode(resp.data)
 
 
 class SageMakerTransport(Transport):
@@ -91,4 +103,4 @@ class SageMakerTransport(Transport):
             raise _classify(status, f"{err.get('Code')}: {err.get('Message', '')[:200]}") from None
         except BotoCoreError as exc:  # connect/read timeouts, endpoint connection errors
             raise TransientEndpointError(f"endpoint unreachable: {type(exc).__name__}") from None
-        return json.loads(resp["Body"].read())
+        return _decode(resp["Body"].read())

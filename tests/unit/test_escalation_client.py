@@ -55,7 +55,11 @@ def test_the_circuit_opens_after_repeated_failures_and_stops_calling():
     assert t.calls == calls  # an open circuit costs no call at all
 
 
-def test_an_answer_for_other_items_is_refused():
-    t = Scripted({**OK, "results": [{**OK["results"][0], "id": "b"}]})
+def test_an_answer_for_other_items_is_retried_then_refused():
+    other = {**OK, "results": [{**OK["results"][0], "id": "b"}]}
+    t = Scripted(*[other] * 3)
     with pytest.raises(EndpointUnavailable, match="different items"):
-        EndpointClient(t, backoff_s=0.001).summarize([ITEM])
+        EndpointClient(t, attempts=3, backoff_s=0.001).summarize([ITEM])
+    assert t.calls == 3
+    once = Scripted(other, OK)  # a replica that answered wrong once: the retry succeeds
+    assert EndpointClient(once, attempts=3, backoff_s=0.001).summarize([ITEM]).results[0].id == "a"

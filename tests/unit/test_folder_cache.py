@@ -36,3 +36,25 @@ def test_a_released_claim_stops_the_wait_and_can_be_claimed_again(tmp_path):
     assert cache.wait("k", timeout_s=5, poll_s=0.02) is None
     assert time.monotonic() - start < 2
     assert cache.claim("k", ttl_s=60)
+
+
+def test_a_stale_claimant_cannot_release_the_claim_that_replaced_its_own(tmp_path):
+    stale, fresh = FolderCache(tmp_path), FolderCache(tmp_path)  # two containers on one folder
+    assert stale.claim("k", ttl_s=0.1)
+    time.sleep(0.2)
+    assert fresh.claim("k", ttl_s=60)  # took over the expired marker
+    stale.release("k")
+    assert fresh.pending("k")  # the newer claim stands
+    fresh.release("k")
+    assert not fresh.pending("k")
+
+
+def test_a_corrupt_entry_is_a_cache_error_not_a_crash(tmp_path):
+    import pytest
+
+    from functions.cache.store import CacheError
+
+    cache = FolderCache(tmp_path)
+    (tmp_path / "k.json").write_bytes(b"\x00{not json")
+    with pytest.raises(CacheError, match="corrupt"):
+        cache.get("k")

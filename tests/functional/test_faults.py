@@ -1,0 +1,115 @@
+"""Faults over real HTTP: the cache and the endpoint down, slow or answering garbage.
+
+Each test counts the items: every one ends as a summary or a reported failure, and no claim
+marker outlives the invocation.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import boto3
+import pytest
+
+from functions.cache.s3 import S3Cache
+from functions.handlers import router
+from functions.local_invoke import LocalContext
+from tests.factories import eventbridge_event, long_item, news_item, sqs_event
+
+
+@contextmanager
+def answering(status: int, body: bytes, content_type: str = "text/html"):
+    """A loopback endpoint that answers every POST with ``status`` and ``body``; counts calls."""
+    calls = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            calls.append(self.path)
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", calls
+    finally:
+        server.shutdown()
+
+
+def _notes(app) -> list[dict]:
+    return [json.loads(line) for line in app.settings.outbox_path.read_text().splitlines()]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"<html>502 Bad Gateway</html>", b'{"results": "nope"}', b'{"results": [{"id": "someone-else"}]}', b"[]"],
+)
+def test_a_garbage_answer_is_an_endpoint_failure_retried_then_the_fallback(make_app, body):
+    with answering(200, body) as (url, calls):
+        app = make_app(endpoint_url=url, endpoint_attempts=2, endpoint_backoff_s=0.01)
+        result = router.handler(sqs_event([json.dumps(long_item())]), LocalContext())
+    assert result["batchItemFailures"] == [] and len(calls) == 2  # retried like a 5xx
+    (note,) = _notes(app)
+    assert note["fallback"] and note["escalated"]
+    assert not list(app.settings.cache_dir.glob("*.pending"))  # the claim was released
+
+
+def test_no_endpoint_under_the_fail_policy_is_a_permanent_failure(make_app):
+    app = make_app(fallback="fail")
+    out = router.handler(eventbridge_event(long_item()), LocalContext())  # no RetryLater: dead-lettered at once
+    assert out["items"][0]["status"] == "dead-lettered"
+    assert "no GPU endpoint" in out["items"][0]["reason"]
+    assert not list(app.settings.cache_dir.glob("*.pending"))
+
+
+def test_an_unreachable_cache_bucket_degrades_to_no_cache(make_app, aws, monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens on the discard port
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    app = make_app(cache_bucket="unreachable")
+    start = time.monotonic()
+    result = router.handler(sqs_event([json.dumps(news_item())]), LocalContext())
+    assert result["batchItemFailures"] == []
+    (note,) = _notes(app)
+    assert note["summary"] and not note["cache_hit"] and time.monotonic() - start < 60
+
+
+def test_a_crash_mid_generation_releases_every_claim(make_app, monkeypatch):
+    app = make_app()
+
+    def boom():
+        raise MemoryError("the container ran out of memory")
+
+    monkeypatch.setattr(app.pipeline, "engine", boom)
+    with pytest.raises(MemoryError):
+        router.handler(sqs_event([json.dumps(news_item()), json.dumps(news_item("lee-020"))]), LocalContext())
+    assert not list(app.settings.cache_dir.glob("*.pending"))
+
+
+def test_s3_claims_are_owner_checked_on_release(aws):
+    name = f"claims-{uuid.uuid4().hex[:8]}"
+    boto3.client("s3").create_bucket(Bucket=name)
+    stale, fresh = S3Cache(boto3.client("s3"), name), S3Cache(boto3.client("s3"), name)
+    assert stale.claim("k", ttl_s=0.5)
+    time.sleep(0.7)
+    assert fresh.claim("k", ttl_s=60)
+    stale.release("k")
+    assert fresh.pending("k")
+    fresh.release("k")
+    assert not fresh.pending("k")
+    boto3.client("s3").put_object(Bucket=name, Key="k2.json", Body=b"<corrupt")
+    from functions.cache.store import CacheError
+
+    with pytest.raises(CacheError, match="corrupt"):
+        fresh.get("k2")
