@@ -10,12 +10,15 @@ The article is data: it sits between delimiters that it cannot forge.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tokenizers import Tokenizer
 
 OPEN, CLOSE = "<article>", "</article>"
+_DELIMITER = re.compile(r"</?article>", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -27,11 +30,15 @@ class PromptTemplate:
     )
     instruction: str = "Summarize the article in two sentences."
 
-    def render(self, article: str) -> str:
-        # Neutralize delimiter look-alikes and ChatML markers so the article cannot close its
-        # own block or open a new turn.
-        body = article.replace(OPEN, "<article >").replace(CLOSE, "</article >")
+    def render(self, article: str, special_tokens: Iterable[str] = ()) -> str:
+        """The prompt text. The article cannot close its own block (delimiters in any case are
+        broken up), open a new turn, or smuggle in any of ``special_tokens`` (the tokenizer
+        matches added tokens anywhere in the text, so each one is broken up too)."""
+        body = _DELIMITER.sub(lambda m: m.group(0)[:-1] + " >", article)
         body = body.replace("<|im_start|>", "< |im_start| >").replace("<|im_end|>", "< |im_end| >")
+        for token in special_tokens:
+            if len(token) > 1:
+                body = body.replace(token, f"{token[0]} {token[1:]}")
         return (
             f"<|im_start|>system\n{self.system}<|im_end|>\n"
             f"<|im_start|>user\n{OPEN}\n{body.strip()}\n{CLOSE}\n{self.instruction}<|im_end|>\n"
@@ -39,7 +46,8 @@ class PromptTemplate:
         )
 
     def encode(self, tokenizer: Tokenizer, article: str) -> list[int]:
-        return tokenizer.encode(self.render(article), add_special_tokens=False).ids
+        specials = [t.content for t in tokenizer.get_added_tokens_decoder().values()]
+        return tokenizer.encode(self.render(article, specials), add_special_tokens=False).ids
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2) + "\n")
