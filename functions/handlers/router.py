@@ -75,4 +75,4 @@ def handler(event: dict, context) -> dict:
 # SnapStart's hooks where the runtime provides them.
 if app().settings.preload:
     app().engine()
-snapstart.register(app().settings)
+snapstart.register(lambda: app().engine()[0])  # one path to the bundle: folder or S3 URI

@@ -10,13 +10,15 @@ appears only after every file arrived (rename), so a crash never leaves a half b
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import uuid
 from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import ValidationError
 
-from functions.runtime.manifest import MANIFEST, BundleError, Manifest
+from functions.runtime.manifest import MANIFEST, BundleError, Manifest, verify_bundle
 
 
 def parse_s3_uri(uri: str) -> tuple[str, str]:
@@ -26,23 +28,41 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, prefix.strip("/")
 
 
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")  # one plain file name: no folders, no "..", no absolutes
+
+
+def _check_names(manifest: Manifest, uri: str) -> None:
+    """Manifest file names and the version become local paths: refuse anything but plain names."""
+    for name in [manifest.version, *manifest.files]:
+        if not _SAFE_NAME.fullmatch(name) or name in (".", ".."):
+            raise BundleError(f"bundle {uri}: refusing unsafe file name or version {name!r} in its manifest")
+
+
 def fetch_bundle(s3, uri: str, root: Path) -> Path:
-    """The local folder holding the bundle at ``uri``; downloads it unless already there."""
+    """The local folder holding the bundle at ``uri``, every file verified against the manifest;
+    downloads it unless a verified copy is already there (a corrupt one is fetched again)."""
     bucket, prefix = parse_s3_uri(uri)
     key = lambda name: f"{prefix}/{name}" if prefix else name  # noqa: E731
     try:
         manifest = Manifest.model_validate_json(s3.get_object(Bucket=bucket, Key=key(MANIFEST))["Body"].read())
     except (ClientError, BotoCoreError) as exc:
         raise BundleError(f"cannot read {uri.rstrip('/')}/{MANIFEST}: {exc}") from None
+    except ValidationError as exc:
+        raise BundleError(f"{uri.rstrip('/')}/{MANIFEST} is not a valid manifest: {exc.errors()[0]['msg']}") from None
+    _check_names(manifest, uri)
     target = Path(root) / manifest.version
     if (target / MANIFEST).exists():
-        return target  # fetched earlier in this container (/tmp survives warm invocations)
+        try:
+            verify_bundle(target, manifest)
+            return target  # fetched earlier in this container (/tmp survives warm invocations)
+        except BundleError:
+            shutil.rmtree(target, ignore_errors=True)  # a corrupt copy must not keep this container failing
     tmp = Path(root) / f".{manifest.version}.{uuid.uuid4().hex}"
     tmp.mkdir(parents=True)
     try:
         for name in sorted(manifest.files):
-            (tmp / name).parent.mkdir(parents=True, exist_ok=True)
             s3.download_file(bucket, key(name), str(tmp / name))
+        verify_bundle(tmp, manifest)  # before anything can load it
         (tmp / MANIFEST).write_text(manifest.model_dump_json(indent=2))
         os.rename(tmp, target)
     except (ClientError, BotoCoreError) as exc:

@@ -9,21 +9,22 @@ from __future__ import annotations
 import importlib.util
 import random
 import secrets
+from collections.abc import Callable
 
 import numpy as np
 
-from functions.config import Settings
-from functions.runtime import pool
 from functions.runtime.kv_generate import Generation
 from functions.runtime.summarize import Summarizer
+
+Engine = Callable[[], Summarizer]  # the container's own way to its pooled model (bundle folder or S3 URI)
 
 WARMUP_ARTICLE = "The council met on Monday and approved the new budget for the city's parks."
 
 
-def before_snapshot(settings: Settings) -> Generation:
-    """Load the pooled model and run one short generation so the snapshot holds warm kernels."""
-    checkout = pool.acquire(settings.bundle_dir, settings.threads, settings.verify_bundle, settings.allow_ungated)
-    return Summarizer(checkout.model)(WARMUP_ARTICLE, max_new_tokens=4).generation
+def before_snapshot(engine: Engine) -> Generation:
+    """Load the pooled model through the same path the handler uses (so a bundle URI is fetched
+    first) and run one short generation so the snapshot holds warm kernels."""
+    return engine()(WARMUP_ARTICLE, max_new_tokens=4).generation
 
 
 def after_restore() -> None:
@@ -33,12 +34,12 @@ def after_restore() -> None:
     np.random.seed(seed % 2**32)
 
 
-def register(settings: Settings) -> bool:
+def register(engine: Engine) -> bool:
     """Register both hooks when running under SnapStart; returns whether it did."""
     if importlib.util.find_spec("snapshot_restore_py") is None:
         return False
     from snapshot_restore_py import register_after_restore, register_before_snapshot
 
-    register_before_snapshot(lambda: before_snapshot(settings))
+    register_before_snapshot(lambda: before_snapshot(engine))
     register_after_restore(after_restore)
     return True

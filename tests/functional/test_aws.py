@@ -145,3 +145,37 @@ def test_summary_ready_reaches_an_eventbridge_bus(make_app, bucket):
     event = json.loads(msg["Body"])
     assert event["detail-type"] == "SummaryReady" and event["source"] == "newsburst"
     assert event["detail"]["id"] == news_item()["id"] and event["detail"]["summary"]
+
+
+def test_unsafe_names_in_a_published_manifest_are_refused(bucket, student_dir, tmp_path):
+    import pytest
+
+    from functions.runtime.fetch import fetch_bundle
+    from functions.runtime.manifest import BundleError, read_manifest
+
+    s3 = boto3.client("s3")
+    manifest = read_manifest(student_dir)
+    for bad in (
+        manifest.model_copy(update={"files": {**manifest.files, "../../escaped.txt": "0" * 64}}),
+        manifest.model_copy(update={"files": {"/tmp/absolute.txt": "0" * 64}}),
+        manifest.model_copy(update={"version": "../../v"}),
+    ):
+        s3.put_object(Bucket=bucket, Key="evil/manifest.json", Body=bad.model_dump_json().encode())
+        s3.put_object(Bucket=bucket, Key="evil/../../escaped.txt", Body=b"x")
+        with pytest.raises(BundleError, match="unsafe"):
+            fetch_bundle(s3, f"s3://{bucket}/evil/", tmp_path / "cache" / "bundles")
+    assert not list(tmp_path.rglob("escaped.txt")) and not (tmp_path / "v").exists()
+
+
+def test_a_corrupt_cached_copy_is_fetched_again(bucket, student_dir, tmp_path):
+    from functions.runtime.fetch import fetch_bundle
+    from functions.runtime.manifest import read_manifest, verify_bundle
+    from model_export.bundle_writer import publish
+
+    s3 = boto3.client("s3")
+    uri = publish(student_dir, read_manifest(student_dir), f"s3://{bucket}/models")
+    local = fetch_bundle(s3, uri, tmp_path / "bundles")
+    (local / "tokenizer.json").write_text("{}")  # a disk error, or a copy fetched while S3 was wrong
+    again = fetch_bundle(s3, uri, tmp_path / "bundles")
+    assert again == local
+    verify_bundle(again, read_manifest(again))  # whole again
