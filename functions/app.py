@@ -86,7 +86,13 @@ class App:
             manifest.prompt_template_version,
             tuple(sorted(generation.items())),
             manifest.confidence_threshold,
+            self._escalation_model(),
         )
+
+    def _escalation_model(self) -> str | None:
+        s = self.settings
+        target = s.endpoint_name or s.endpoint_url
+        return f"{target}@{s.endpoint_model_version or 'unversioned'}" if target else None
 
     @cached_property
     def cache(self) -> ResponseCache:

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     # Escalation to the GPU endpoint: SageMaker when endpoint_name is set, else HTTPS endpoint_url
     endpoint_name: str | None = None
     endpoint_url: str | None = None
+    # the teacher bundle version the endpoint serves (the deployment knows it from the published
+    # bundle); part of the cache key, so a new teacher never serves the old one's summaries
+    endpoint_model_version: str | None = None
     endpoint_secret: SecretStr | None = None  # shared-secret header outside SageMaker
     endpoint_timeout_s: float = 50.0  # below SageMaker's 60 s invocation limit
     endpoint_attempts: int = 3

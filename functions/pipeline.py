@@ -226,7 +226,8 @@ class Pipeline:
             reason = "over the local token budget and no GPU endpoint is set"
             return [self._fallback(i, reason, start, retryable=False, escalated=True) for i in items]
         try:
-            response = self.escalator.summarize(items)
+            # the mode this deployment resolved travels with each item: the endpoint must not apply its own default
+            response = self.escalator.summarize([i.model_copy(update={"grounding": self._grounding(i)}) for i in items])
         except EndpointUnavailable as exc:
             self.logger.warning("escalation failed", extra={"item_ids": [i.id for i in items], "error": str(exc)})
             return [self._fallback(i, f"GPU endpoint unavailable: {exc}", start, escalated=True) for i in items]

@@ -19,6 +19,7 @@ class ModelFingerprint:
     prompt_template_version: str
     generation: tuple[tuple[str, object], ...]  # sorted (name, value) pairs
     confidence_threshold: float | None = None  # the cascade's: it decides which summaries the teacher writes
+    escalation_model: str | None = None  # who writes escalated summaries: the endpoint and its model version
 
 
 def normalize_text(text: str) -> str:

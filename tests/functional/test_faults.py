@@ -113,3 +113,52 @@ def test_s3_claims_are_owner_checked_on_release(aws):
 
     with pytest.raises(CacheError, match="corrupt"):
         fresh.get("k2")
+
+
+@contextmanager
+def teacher_stand_in():
+    """A loopback endpoint answering a valid summary for every item it is sent; keeps the requests."""
+    requests = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            requests.append(body)
+            results = [
+                {"id": i["id"], "summary": "The teacher wrote this.", "model_version": "t", "route": "escalate"}
+                for i in body["items"]
+            ]
+            data = json.dumps({"results": results, "batch_size": len(results)}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", requests
+    finally:
+        server.shutdown()
+
+
+def test_the_resolved_grounding_mode_travels_to_the_endpoint(make_app):
+    with teacher_stand_in() as (url, requests):
+        make_app(endpoint_url=url, grounding="tokens")
+        router.handler(
+            sqs_event([json.dumps(long_item()), json.dumps(long_item(id="own", grounding="off"))]), LocalContext()
+        )
+    sent = {i["id"]: i["grounding"] for i in requests[0]["items"]}
+    assert sent == {long_item()["id"]: "tokens", "own": "off"}  # the deployment's default, or the item's own
+
+
+def test_a_new_teacher_version_does_not_serve_the_old_teachers_summaries(make_app):
+    with teacher_stand_in() as (url, requests):
+        for version, expected_calls in (("teacher-1", 1), ("teacher-1", 1), ("teacher-2", 2)):
+            make_app(endpoint_url=url, endpoint_model_version=version)
+            router.handler(sqs_event([json.dumps(long_item())]), LocalContext())
+            assert len(requests) == expected_calls, version

@@ -17,9 +17,10 @@ def test_every_part_of_the_fingerprint_changes_the_key():
         ModelFingerprint("v1", "tok", "summary-v2", (("max_new_tokens", 96),)),
         ModelFingerprint("v1", "tok", "summary-v1", (("max_new_tokens", 64),)),
         ModelFingerprint("v1", "tok", "summary-v1", (("max_new_tokens", 96),), confidence_threshold=-1.5),
+        ModelFingerprint("v1", "tok", "summary-v1", (("max_new_tokens", 96),), escalation_model="gpu@teacher-2"),
     ]
     keys = {cache_key(v, "text") for v in variants}
-    assert base not in keys and len(keys) == 5
+    assert base not in keys and len(keys) == 6
 
 
 def test_the_flagged_policy_changes_the_key():
