@@ -109,11 +109,16 @@ class App:
             transport = SageMakerTransport(self.aws, s.endpoint_name, s.endpoint_timeout_s)
         elif s.endpoint_url:
             secret = s.endpoint_secret.get_secret_value() if s.endpoint_secret else None
-            transport = HttpsTransport(s.endpoint_url, s.endpoint_timeout_s, secret)
+            transport = HttpsTransport(s.endpoint_url, secret)
         else:
             return None
         return EndpointClient(
-            transport, s.endpoint_attempts, s.endpoint_backoff_s, s.breaker_failures, s.breaker_reset_s
+            transport,
+            s.endpoint_attempts,
+            s.endpoint_backoff_s,
+            s.breaker_failures,
+            s.breaker_reset_s,
+            s.endpoint_timeout_s,
         )
 
     @cached_property

@@ -45,7 +45,9 @@ class Settings(BaseSettings):
     # bundle); part of the cache key, so a new teacher never serves the old one's summaries
     endpoint_model_version: str | None = None
     endpoint_secret: SecretStr | None = None  # shared-secret header outside SageMaker
-    endpoint_timeout_s: float = 50.0  # below SageMaker's 60 s invocation limit
+    endpoint_timeout_s: float = 50.0  # per attempt, total (not per read); below SageMaker's 60 s limit
+    # every remote call and wait ends this long before Lambda's own timeout would cut the invocation
+    deadline_margin_s: float = 3.0
     endpoint_attempts: int = 3
     endpoint_backoff_s: float = 0.5  # base of the jittered exponential backoff
     breaker_failures: int = 3  # consecutive failed calls that open the circuit

@@ -16,6 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from functions.cache.key import ModelFingerprint, cache_key
 from functions.cache.store import CacheError, ResponseCache
 from functions.config import Settings
+from functions.deadline import NEVER, Deadline
 from functions.escalation.client import EndpointClient, EndpointUnavailable
 from functions.notify import Notifier
 from functions.results import summary_result
@@ -64,7 +65,8 @@ class Pipeline:
     metrics: MetricSink
     logger: LogSink
 
-    def run(self, items: Sequence[NewsItem]) -> list[Outcome]:
+    def run(self, items: Sequence[NewsItem], deadline: Deadline = NEVER) -> list[Outcome]:
+        """``deadline``: every remote call and wait ends by then; what cannot is its item's own outcome."""
         start = time.perf_counter()
         policy = self.settings.flagged_policy
         keys = [cache_key(self.fingerprint, item.body, self._grounding(item), policy) for item in items]
@@ -83,7 +85,7 @@ class Pipeline:
             (todo if self._claim(key) else elsewhere).append(i)
 
         try:
-            generated = self._generate([items[i] for i in todo], start)
+            generated = self._generate([items[i] for i in todo], start, deadline)
         except BaseException:  # whatever went wrong, no claim may outlive this invocation
             for i in todo:
                 self._release(keys[i])
@@ -91,7 +93,7 @@ class Pipeline:
         for i, outcome in zip(todo, generated, strict=True):
             out[i] = self._store(keys[i], outcome)
         for i in elsewhere:
-            value = self._wait(keys[i])
+            value = self._wait(keys[i], deadline)
             out[i] = (
                 self._hit(value, items[i], start)
                 if value is not None
@@ -122,9 +124,9 @@ class Pipeline:
             self._cache_failed("claim", key, exc)
             return True  # no dedup without a cache, but the item is still summarized
 
-    def _wait(self, key: str) -> dict | None:
+    def _wait(self, key: str, deadline: Deadline) -> dict | None:
         try:
-            return self.cache.wait(key, self.settings.claim_wait_s, self.settings.claim_poll_s)
+            return self.cache.wait(key, deadline.cap(self.settings.claim_wait_s), self.settings.claim_poll_s)
         except CacheError as exc:  # hand the item back rather than fail the batch
             self._cache_failed("wait", key, exc)
             return None
@@ -161,7 +163,7 @@ class Pipeline:
         self.metrics.add_metric("CacheError", MetricUnit.Count, 1)
 
     # -- route and generate -------------------------------------------------------------------
-    def _generate(self, items: list[NewsItem], start: float) -> list[Outcome]:
+    def _generate(self, items: list[NewsItem], start: float, deadline: Deadline) -> list[Outcome]:
         if not items:
             return []
         summarizer, checkout = self.engine()
@@ -183,7 +185,7 @@ class Pipeline:
                 reasons[i] = LOW_CONFIDENCE
             out[i] = self._local(items[i], d, version, start, load_s)
         cascade = sorted(reasons)
-        redone = self._escalate([items[i] for i in cascade], [reasons[i] for i in cascade], start)
+        redone = self._escalate([items[i] for i in cascade], [reasons[i] for i in cascade], start, deadline)
         for i, outcome in zip(cascade, redone, strict=True):
             local = out[i]
             teacher_failed = not isinstance(outcome, SummaryResult) or outcome.fallback
@@ -216,7 +218,7 @@ class Pipeline:
     def _grounding(self, item: NewsItem) -> Grounding:
         return item.grounding or self.settings.grounding
 
-    def _escalate(self, items: list[NewsItem], reasons: list[str], start: float) -> list[Outcome]:
+    def _escalate(self, items: list[NewsItem], reasons: list[str], start: float, deadline: Deadline) -> list[Outcome]:
         if not items:
             return []
         self.metrics.add_metric("Escalated", MetricUnit.Count, len(items))
@@ -227,7 +229,8 @@ class Pipeline:
             return [self._fallback(i, reason, start, retryable=False, escalated=True) for i in items]
         try:
             # the mode this deployment resolved travels with each item: the endpoint must not apply its own default
-            response = self.escalator.summarize([i.model_copy(update={"grounding": self._grounding(i)}) for i in items])
+            sent = [i.model_copy(update={"grounding": self._grounding(i)}) for i in items]
+            response = self.escalator.summarize(sent, deadline=deadline)
         except EndpointUnavailable as exc:
             self.logger.warning("escalation failed", extra={"item_ids": [i.id for i in items], "error": str(exc)})
             return [self._fallback(i, f"GPU endpoint unavailable: {exc}", start, escalated=True) for i in items]

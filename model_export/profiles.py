@@ -54,7 +54,7 @@ PROFILES: dict[str, Profile] = {
     # the bundle one deploys: <= 2 hours on 2 cores with --extra-articles (README)
     "release": Profile(
         name="release", student_layers=12, student_head_layers=3, train_articles=270, eval_articles=30,
-        max_article_tokens=850, epochs=3, batch_size=4, learning_rate=4e-4, top_k=32,
+        max_article_tokens=850, epochs=2, batch_size=4, learning_rate=4e-4, top_k=32,
     ),
 }
 # fmt: on

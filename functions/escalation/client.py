@@ -8,11 +8,15 @@ open, nothing at all until ``reset_s`` has passed.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 
 import pybreaker
 from pydantic import ValidationError
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_any, wait_random_exponential
+from tenacity.stop import stop_base
 
+from functions.deadline import NEVER, Deadline
 from functions.escalation.transport import EndpointError, EndpointRejected, TransientEndpointError, Transport
 from functions.schemas import EndpointRequest, EndpointResponse, GenerationParameters, NewsItem
 
@@ -21,41 +25,73 @@ class EndpointUnavailable(RuntimeError):
     """The endpoint could not summarize these items (down, circuit open, or it refused them)."""
 
 
+# Each attempt runs on this pool so that the caller waits no longer than the deadline allows,
+# whatever the transport does: urllib3's and botocore's read timeouts are per read, so a server
+# trickling one byte a second keeps a request alive far past them. An abandoned attempt ends at
+# its own per-read timeout (set to the same bound); nobody waits for it.
+_ATTEMPTS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="endpoint-attempt")
+MIN_ATTEMPT_S = 0.2  # less time than this left: do not start an attempt
+
+
+class _PastDeadline(stop_base):
+    def __init__(self, deadline: Deadline):
+        self.deadline = deadline
+
+    def __call__(self, retry_state) -> bool:
+        return self.deadline.remaining() < MIN_ATTEMPT_S
+
+
 class EndpointClient:
     def __init__(
-        self, transport: Transport, attempts: int = 3, backoff_s: float = 0.5, failures: int = 3, reset_s: float = 30
+        self,
+        transport: Transport,
+        attempts: int = 3,
+        backoff_s: float = 0.5,
+        failures: int = 3,
+        reset_s: float = 30,
+        timeout_s: float = 50.0,
     ):
         self.transport = transport
-        self.attempts, self.backoff_s = attempts, backoff_s
+        self.attempts, self.backoff_s, self.timeout_s = attempts, backoff_s, timeout_s
         self.breaker = pybreaker.CircuitBreaker(fail_max=failures, reset_timeout=reset_s, exclude=[EndpointRejected])
 
     @property
     def circuit(self) -> str:
         return str(self.breaker.current_state)  # "closed" | "open" | "half-open"
 
-    def summarize(self, items: Sequence[NewsItem], parameters: GenerationParameters | None = None) -> EndpointResponse:
+    def summarize(
+        self, items: Sequence[NewsItem], parameters: GenerationParameters | None = None, deadline: Deadline = NEVER
+    ) -> EndpointResponse:
         request = EndpointRequest(items=list(items), parameters=parameters or GenerationParameters())
         payload = request.model_dump(mode="json")
         try:
-            return self.breaker.call(self._retried, payload, [i.id for i in items])
+            return self.breaker.call(self._retried, payload, [i.id for i in items], deadline)
         except pybreaker.CircuitBreakerError:
             raise EndpointUnavailable(f"circuit open for {self.transport.target}") from None
         except EndpointError as exc:
             raise EndpointUnavailable(str(exc)) from None
 
-    def _retried(self, payload: dict, ids: list[str]) -> EndpointResponse:
+    def _retried(self, payload: dict, ids: list[str], deadline: Deadline) -> EndpointResponse:
+        backoff = wait_random_exponential(multiplier=self.backoff_s, max=8 * self.backoff_s)
         retrying = Retrying(
-            stop=stop_after_attempt(self.attempts),
-            wait=wait_random_exponential(multiplier=self.backoff_s, max=8 * self.backoff_s),
+            stop=stop_any(stop_after_attempt(self.attempts), _PastDeadline(deadline)),
+            wait=lambda state: deadline.cap(backoff(state)),
             retry=retry_if_exception_type(TransientEndpointError),
             reraise=True,
         )
-        return retrying(self._once, payload, ids)
+        return retrying(self._once, payload, ids, deadline)
 
-    def _once(self, payload: dict, ids: list[str]) -> EndpointResponse:
-        """One call whose answer must be the response schema for exactly these items: anything
-        else is an endpoint failure (retried, counted by the breaker), never a crash."""
-        raw = self.transport.invoke(payload)
+    def _once(self, payload: dict, ids: list[str], deadline: Deadline) -> EndpointResponse:
+        """One call, bounded in total time, whose answer must be the response schema for exactly
+        these items: anything else is an endpoint failure (retried, counted by the breaker)."""
+        timeout = deadline.cap(self.timeout_s)
+        if timeout < MIN_ATTEMPT_S:
+            raise TransientEndpointError("no time left before the invocation's deadline")
+        attempt = _ATTEMPTS.submit(self.transport.invoke, payload, timeout)
+        try:
+            raw = attempt.result(timeout=timeout)
+        except FutureTimeout:
+            raise TransientEndpointError(f"no complete answer within {timeout:.1f} s") from None
         try:
             response = EndpointResponse.model_validate(raw)
         except ValidationError:

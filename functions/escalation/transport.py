@@ -49,7 +49,8 @@ def _classify(status: int, reason: str) -> EndpointError:
 
 class Transport(ABC):
     @abstractmethod
-    def invoke(self, payload: dict) -> dict: ...
+    def invoke(self, payload: dict, timeout_s: float) -> dict:
+        """One attempt; ``timeout_s`` bounds each network wait (the client bounds the total)."""
 
     @property
     @abstractmethod
@@ -58,18 +59,21 @@ class Transport(ABC):
 
 
 class HttpsTransport(Transport):
-    def __init__(self, url: str, timeout_s: float, secret: str | None = None):
+    def __init__(self, url: str, secret: str | None = None):
         self.url = url.rstrip("/") + "/invocations"
         self.headers = {"Content-Type": "application/json"} | ({SECRET_HEADER: secret} if secret else {})
-        self.http = urllib3.PoolManager(timeout=urllib3.Timeout(connect=min(3.0, timeout_s), read=timeout_s))
+        self.http = urllib3.PoolManager()
 
     @property
     def target(self) -> str:
         return self.url
 
-    def invoke(self, payload: dict) -> dict:
+    def invoke(self, payload: dict, timeout_s: float) -> dict:
+        timeout = urllib3.Timeout(connect=min(3.0, timeout_s), read=timeout_s)
         try:
-            resp = self.http.request("POST", self.url, body=json.dumps(payload), headers=self.headers, retries=False)
+            resp = self.http.request(
+                "POST", self.url, body=json.dumps(payload), headers=self.headers, retries=False, timeout=timeout
+            )
         except urllib3.exceptions.HTTPError as exc:  # timeouts and refused connections
             raise TransientEndpointError(f"endpoint unreachable: {type(exc).__name__}") from None
         if resp.status != 200:
@@ -89,8 +93,8 @@ class SageMakerTransport(Transport):
     def target(self) -> str:
         return f"sagemaker:{self.endpoint_name}"
 
-    def invoke(self, payload: dict) -> dict:
-        try:
+    def invoke(self, payload: dict, timeout_s: float) -> dict:
+        try:  # botocore's timeouts are fixed per client (the configured maximum); the client bounds the total
             resp = self.client.invoke_endpoint(
                 EndpointName=self.endpoint_name,
                 ContentType="application/json",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from functions.app import App
+from functions.deadline import Deadline
 from functions.handlers.settle import dead_letter, settle
 from functions.parsing import BadInput, parse_item
 
@@ -12,10 +13,11 @@ DETAIL_TYPE = "NewsItemPublished"
 
 
 def handle(event: dict, context, app: App) -> dict:
+    deadline = Deadline.of(context, app.settings.deadline_margin_s)
     detail = event.get("detail")
     try:
         item = parse_item(detail)
     except BadInput as exc:
         item_id = detail.get("id") if isinstance(detail, dict) else None
         return {"items": [dead_letter(app, "eventbridge", exc.reason, item_id, json.dumps(event))]}
-    return {"items": settle(app, "eventbridge", app.pipeline.run([item]), {item.id: json.dumps(event)})}
+    return {"items": settle(app, "eventbridge", app.pipeline.run([item], deadline), {item.id: json.dumps(event)})}

@@ -9,6 +9,7 @@ import json
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 
 from functions.app import App
+from functions.deadline import Deadline
 from functions.parsing import BadInput, parse_item
 from functions.pipeline import ItemFailure
 
@@ -38,7 +39,8 @@ def build_resolver(app: App) -> APIGatewayHttpResolver:
             item = parse_item(_raw_body(api.current_event.raw_event))
         except BadInput as exc:
             return _json(exc.status, {"error": exc.reason})
-        (outcome,) = app.pipeline.run([item])
+        deadline = Deadline.of(api.lambda_context, app.settings.deadline_margin_s)
+        (outcome,) = app.pipeline.run([item], deadline)
         if isinstance(outcome, ItemFailure):
             if outcome.retryable:
                 return _json(503, {"error": outcome.reason}, {"Retry-After": str(RETRY_AFTER_S)})

@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import S3Model
 
 from functions.app import App
+from functions.deadline import Deadline
 from functions.handlers.settle import dead_letter, settle
 from functions.ingest import ObjectMissing
 from functions.parsing import BadInput, parse_item
@@ -15,6 +16,7 @@ from functions.schemas import NewsItem
 
 
 def handle(event: dict, context, app: App) -> dict:
+    deadline = Deadline.of(context, app.settings.deadline_margin_s)
     records = parse(event=event, model=S3Model).Records
     items: list[NewsItem] = []
     payloads: dict[str, str] = {}
@@ -30,5 +32,5 @@ def handle(event: dict, context, app: App) -> dict:
             continue
         items.append(item)
         payloads[item.id] = where  # the object stays in the bucket: the location is the replay handle
-    report += settle(app, "s3", app.pipeline.run(items), payloads)
+    report += settle(app, "s3", app.pipeline.run(items, deadline), payloads)
     return {"items": report}

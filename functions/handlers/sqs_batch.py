@@ -11,6 +11,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from functions.app import App
+from functions.deadline import Deadline
 from functions.parsing import BadInput, parse_item
 from functions.pipeline import ItemFailure
 
@@ -20,6 +21,7 @@ class ItemFailed(RuntimeError):
 
 
 def handle(event: dict, context, app: App) -> dict:
+    deadline = Deadline.of(context, app.settings.deadline_margin_s)
     outcomes: dict[str, object] = {}
     valid = []
     for record in event.get("Records", []):
@@ -30,7 +32,7 @@ def handle(event: dict, context, app: App) -> dict:
             valid.append((record["messageId"], parse_item(body.encode("utf-8", "surrogatepass"))))
         except BadInput as exc:
             outcomes[record["messageId"]] = ItemFailure("", exc.reason, False)
-    for (message_id, _), outcome in zip(valid, app.pipeline.run([item for _, item in valid]), strict=True):
+    for (message_id, _), outcome in zip(valid, app.pipeline.run([item for _, item in valid], deadline), strict=True):
         outcomes[message_id] = outcome
 
     def record_handler(record: SQSRecord) -> str:

@@ -16,7 +16,7 @@ class Scripted(Transport):
 
     target = "scripted"
 
-    def invoke(self, payload):
+    def invoke(self, payload, timeout_s):
         self.calls += 1
         answer = self.answers.pop(0) if self.answers else self.answers_default
         if isinstance(answer, Exception):
