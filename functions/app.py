@@ -22,6 +22,7 @@ from functions.config import Settings
 from functions.dead_letter import DeadLetters, FolderDeadLetters, SqsDeadLetters
 from functions.escalation.client import EndpointClient
 from functions.escalation.transport import HttpsTransport, SageMakerTransport, Transport
+from functions.handoff import FolderHandoff, Handoff, SqsHandoff
 from functions.ingest import FolderObjectSource, ObjectSource, S3ObjectSource
 from functions.notify import EventBridgeNotifier, FanOut, Notifier, OutboxNotifier, SnsNotifier
 from functions.pipeline import Pipeline
@@ -142,6 +143,13 @@ class App:
         if s.dead_letter_queue_url:
             return SqsDeadLetters(self.aws.client("sqs"), s.dead_letter_queue_url)
         return FolderDeadLetters(s.dead_letter_dir)
+
+    @cached_property
+    def handoff(self) -> Handoff:
+        s = self.settings
+        if s.items_queue_url:
+            return SqsHandoff(self.aws.client("sqs"), s.items_queue_url)
+        return FolderHandoff(s.handoff_dir)
 
     @cached_property
     def pipeline(self) -> Pipeline:

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     endpoint_timeout_s: float = 50.0  # per attempt, total (not per read); below SageMaker's 60 s limit
     # every remote call and wait ends this long before Lambda's own timeout would cut the invocation
     deadline_margin_s: float = 3.0
+    # POST /summaries answers within this (API Gateway's integration limit is 30 s); an item that
+    # cannot finish in it is handed to the items queue (else a local folder) and answered 202
+    api_sync_budget_s: float = 25.0
+    items_queue_url: str | None = None
+    handoff_dir: Path = Path("build/handoff")
     endpoint_attempts: int = 3
     endpoint_backoff_s: float = 0.5  # base of the jittered exponential backoff
     breaker_failures: int = 3  # consecutive failed calls that open the circuit

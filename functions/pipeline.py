@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import ValidationError
 
 from functions.cache.key import ModelFingerprint, cache_key
 from functions.cache.store import CacheError, ResponseCache
 from functions.config import Settings
 from functions.deadline import NEVER, Deadline
-from functions.escalation.client import EndpointClient, EndpointUnavailable
+from functions.escalation.client import EndpointClient, EndpointLate, EndpointUnavailable
 from functions.notify import Notifier
 from functions.results import summary_result
 from functions.runtime.budget import RouteDecision
@@ -37,6 +38,7 @@ class ItemFailure:
     item_id: str
     reason: str
     retryable: bool  # True: hand it back for a retry; False: retrying cannot help (dead-letter it)
+    late: bool = False  # the invocation's deadline came first (the HTTP API answers 202 and hands it on)
 
 
 Outcome = SummaryResult | ItemFailure
@@ -65,11 +67,19 @@ class Pipeline:
     metrics: MetricSink
     logger: LogSink
 
+    def key_for(self, item: NewsItem) -> str:
+        """The response cache key this deployment files ``item``'s summary under."""
+        return cache_key(self.fingerprint, item.body, self._grounding(item), self.settings.flagged_policy)
+
+    def lookup(self, key: str) -> SummaryResult | None:
+        """A cached summary by key (``GET /summaries/{key}``); None when absent or unreadable."""
+        value = self._lookup(key)
+        return SummaryResult.model_validate(value) if value is not None else None
+
     def run(self, items: Sequence[NewsItem], deadline: Deadline = NEVER) -> list[Outcome]:
         """``deadline``: every remote call and wait ends by then; what cannot is its item's own outcome."""
         start = time.perf_counter()
-        policy = self.settings.flagged_policy
-        keys = [cache_key(self.fingerprint, item.body, self._grounding(item), policy) for item in items]
+        keys = [self.key_for(item) for item in items]
         out: list[Outcome | None] = [None] * len(items)
         owner_of: dict[str, int] = {}  # key -> the index in this batch that runs the model for it
         todo: list[int] = []
@@ -112,10 +122,15 @@ class Pipeline:
     # -- cache ------------------------------------------------------------------------------
     def _lookup(self, key: str) -> dict | None:
         try:
-            return self.cache.get(key)
+            value = self.cache.get(key)
+            if value is not None:
+                SummaryResult.model_validate(value)  # an entry of another shape is a miss, not a crash
+            return value
         except CacheError as exc:  # a broken cache must not stop summaries
             self._cache_failed("get", key, exc)
-            return None
+        except ValidationError:
+            self._cache_failed("get", key, CacheError(f"cache entry {key[:12]} is not a summary"))
+        return None
 
     def _claim(self, key: str) -> bool:
         try:
@@ -231,6 +246,9 @@ class Pipeline:
             # the mode this deployment resolved travels with each item: the endpoint must not apply its own default
             sent = [i.model_copy(update={"grounding": self._grounding(i)}) for i in items]
             response = self.escalator.summarize(sent, deadline=deadline)
+        except EndpointLate as exc:  # not the endpoint's fault: retried with fresh time, never a lead stand-in
+            self.logger.warning("escalation late", extra={"item_ids": [i.id for i in items], "error": str(exc)})
+            return [ItemFailure(i.id, str(exc), retryable=True, late=True) for i in items]
         except EndpointUnavailable as exc:
             self.logger.warning("escalation failed", extra={"item_ids": [i.id for i in items], "error": str(exc)})
             return [self._fallback(i, f"GPU endpoint unavailable: {exc}", start, escalated=True) for i in items]

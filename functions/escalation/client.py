@@ -25,6 +25,10 @@ class EndpointUnavailable(RuntimeError):
     """The endpoint could not summarize these items (down, circuit open, or it refused them)."""
 
 
+class EndpointLate(EndpointUnavailable):
+    """The invocation's deadline came before the endpoint's answer: a later try has fresh time."""
+
+
 # Each attempt runs on this pool so that the caller waits no longer than the deadline allows,
 # whatever the transport does: urllib3's and botocore's read timeouts are per read, so a server
 # trickling one byte a second keeps a request alive far past them. An abandoned attempt ends at
@@ -69,6 +73,8 @@ class EndpointClient:
         except pybreaker.CircuitBreakerError:
             raise EndpointUnavailable(f"circuit open for {self.transport.target}") from None
         except EndpointError as exc:
+            if deadline.remaining() < MIN_ATTEMPT_S:
+                raise EndpointLate(f"deadline reached waiting for the endpoint ({exc})") from None
             raise EndpointUnavailable(str(exc)) from None
 
     def _retried(self, payload: dict, ids: list[str], deadline: Deadline) -> EndpointResponse:

@@ -116,14 +116,18 @@ def test_s3_claims_are_owner_checked_on_release(aws):
 
 
 @contextmanager
-def teacher_stand_in():
-    """A loopback endpoint answering a valid summary for every item it is sent; keeps the requests."""
+def teacher_stand_in(delay_s: float = 0.0):
+    """A loopback endpoint answering a valid summary for every item it is sent; keeps the requests.
+    While ``requests`` is empty it first waits ``delay_s`` (a slow first call, then a recovered one)."""
     requests = []
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            slow = not requests
             requests.append(body)
+            if slow and delay_s:
+                time.sleep(delay_s)
             results = [
                 {"id": i["id"], "summary": "The teacher wrote this.", "model_version": "t", "route": "escalate"}
                 for i in body["items"]
