@@ -89,7 +89,7 @@ def main() -> int:
     bodies = [a.text for a in load_articles()[:32]]
     cmd = [sys.executable, "-m", "functions.endpoint.server", "--bundle", str(args.bundle), "--host", "127.0.0.1"]
     proc = subprocess.Popen([*cmd, "--port", "0"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True, env=os.environ.copy())  # fmt: skip
+                            text=True, env={**os.environ, "NEWSBURST_GPU_AUTH": "none"})  # loopback only  # fmt: skip
     try:
         url = json.loads(proc.stdout.readline())["listening"]
         deadline = time.monotonic() + 120

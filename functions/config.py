@@ -89,6 +89,8 @@ class EndpointSettings(BaseSettings):
     host: str = "0.0.0.0"
     port: int = 8080  # the SageMaker container contract
     secret: SecretStr | None = None  # required header outside SageMaker; from configuration, never the image
+    auth: Literal["secret", "none"] = "secret"  # "none" only where IAM guards the endpoint (SageMaker)
+    max_connections: int = 256  # open connections beyond this get 503 from the HTTP server itself
     max_batch: int = 8  # items generated together
     batch_window_ms: float = 5.0  # how long the first request waits for others to join its batch
     queue_size: int = 16  # queued requests beyond this get 429 + Retry-After

@@ -111,6 +111,8 @@ def start_endpoint():
 
     @contextlib.contextmanager
     def start(bundle: Path, wait_ready: bool = True, **settings):
+        if "secret" not in settings:
+            settings.setdefault("auth", "none")  # the server refuses to start with neither
         env = {**os.environ, **{f"NEWSBURST_GPU_{k.upper()}": str(v) for k, v in settings.items()}}
         cmd = [sys.executable, "-m", "functions.endpoint.server", "--bundle", str(bundle), "--host", "127.0.0.1"]
         proc = subprocess.Popen([*cmd, "--port", "0"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)

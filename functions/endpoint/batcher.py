@@ -2,7 +2,8 @@
 
 A bounded queue gives backpressure: when it is full, ``submit`` refuses at once (the server
 answers 429) instead of letting latency grow without limit. One worker thread owns the model,
-so generation never runs concurrently with itself.
+so generation never runs concurrently with itself. A streaming request goes through the same
+queue and deadline; it is generated alone, its tokens handed to ``on_token`` as they come.
 """
 
 from __future__ import annotations
@@ -26,16 +27,23 @@ class DeadlineExceeded(RuntimeError):
     pass
 
 
+OnToken = Callable[[int], None]
+
+
 @dataclass
 class Job:
     items: list[NewsItem]
     params: GenerationParameters
     deadline: float  # time.monotonic() after which the answer is useless to the caller
+    on_token: OnToken | None = None  # a streaming request: generated alone, tokens as they come
     future: Future = field(default_factory=Future)
 
+    def joins(self, first: Job) -> bool:
+        return self.on_token is None and first.on_token is None and self.params == first.params
 
-# (items, parameters) -> one outcome per item; runs a whole batch in one generation
-RunBatch = Callable[[list[NewsItem], GenerationParameters], list]
+
+# (items, parameters, on_token) -> one outcome per item; runs a whole batch in one generation
+RunBatch = Callable[[list[NewsItem], GenerationParameters, OnToken | None], list]
 
 
 class DynamicBatcher:
@@ -47,8 +55,10 @@ class DynamicBatcher:
         self.largest_batch = 0
         threading.Thread(target=self._loop, name="batcher", daemon=True).start()
 
-    def submit(self, items: list[NewsItem], params: GenerationParameters, deadline_s: float) -> Future:
-        job = Job(items, params, time.monotonic() + deadline_s)
+    def submit(
+        self, items: list[NewsItem], params: GenerationParameters, deadline_s: float, on_token: OnToken | None = None
+    ) -> Future:
+        job = Job(items, params, time.monotonic() + deadline_s, on_token)
         try:
             self.jobs.put_nowait(job)
         except queue.Full:
@@ -68,10 +78,10 @@ class DynamicBatcher:
         assert first is not None
         batch, size, skipped = [first], len(first.items), []
         until = time.monotonic() + self.window_s
-        while size < self.max_batch and (wait := until - time.monotonic()) > 0:
+        while first.on_token is None and size < self.max_batch and (wait := until - time.monotonic()) > 0:
             if (job := self._next(wait)) is None:
                 break
-            if job.params == first.params and size + len(job.items) <= self.max_batch:
+            if job.joins(first) and size + len(job.items) <= self.max_batch:
                 batch.append(job)
                 size += len(job.items)
             else:
@@ -95,7 +105,7 @@ class DynamicBatcher:
             self.batches += 1
             self.largest_batch = max(self.largest_batch, len(items))
             try:
-                outcomes = self.run_batch(items, live[0].params)
+                outcomes = self.run_batch(items, live[0].params, live[0].on_token)
             except Exception as exc:  # the model failed: every request in the batch learns why
                 for job in live:
                     job.future.set_exception(exc)

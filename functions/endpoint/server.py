@@ -2,36 +2,42 @@
 
 ``GET /ping`` answers 200 only once the model is loaded; ``POST /invocations`` takes an
 EndpointRequest and answers an EndpointResponse (or, with ``Accept: text/event-stream``, one
-item's tokens as server-sent events). Written on the standard library's threading HTTP
-server: the contract is two JSON routes plus SSE, and the container needs no web framework
-for that; the batching and backpressure live in ``batcher.py``.
+item's tokens as server-sent events). HTTP parsing, limits, keep-alive timeouts and SSE are
+uvicorn's, Starlette's and sse-starlette's; JSON and streaming requests alike go through the
+batcher's bounded queue and deadline (``batcher.py``).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
+import asyncio
 import hmac
 import json
 import logging
+import socket
 import threading
 import time
-from concurrent.futures import TimeoutError as FutureTimeout
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from concurrent.futures import Future
 from pathlib import Path
 
 import onnxruntime as ort
+import uvicorn
 from pydantic import ValidationError
+from sse_starlette.sse import EventSourceResponse
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
 from functions.config import EndpointSettings
-from functions.endpoint.batcher import DeadlineExceeded, DynamicBatcher, Overloaded
+from functions.endpoint.batcher import DeadlineExceeded, DynamicBatcher, OnToken, Overloaded
 from functions.escalation.transport import SECRET_HEADER
 from functions.parsing import describe
 from functions.results import summary_result
 from functions.runtime.budget import RouteDecision
 from functions.runtime.model import LocalModel, load_model
 from functions.runtime.snapstart import WARMUP_ARTICLE
-from functions.runtime.summarize import NeedsEscalation, Summarizer
+from functions.runtime.summarize import Summarizer
 from functions.schemas import MAX_REQUEST_BYTES, EndpointRequest, EndpointResponse, GenerationParameters, NewsItem
 
 log = logging.getLogger("newsburst.endpoint")
@@ -69,10 +75,13 @@ class Endpoint:
     def version(self) -> str:
         return self.summarizer.model.manifest.version if self.summarizer else ""
 
-    def _run_batch(self, items: list[NewsItem], params: GenerationParameters) -> list:
+    def _run_batch(self, items: list[NewsItem], params: GenerationParameters, on_token: OnToken | None) -> list:
         start = time.perf_counter()
         modes = [i.grounding or params.grounding or self.settings.grounding for i in items]
-        done = self.summarizer.batch([i.body for i in items], max_new_tokens=params.max_new_tokens, grounding=modes)
+        if on_token is not None:  # a streaming request is a batch of one
+            done = [self.summarizer(items[0].body, params.max_new_tokens, on_token=on_token, grounding=modes[0])]
+        else:
+            done = self.summarizer.batch([i.body for i in items], max_new_tokens=params.max_new_tokens, grounding=modes)
         elapsed = (time.perf_counter() - start) * 1000
         return [
             d if isinstance(d, RouteDecision) else summary_result(i.id, d, self.version, "escalate", elapsed, None, m)
@@ -87,140 +96,127 @@ class Endpoint:
         return None
 
 
-class Handler(BaseHTTPRequestHandler):
-    endpoint: Endpoint  # set on the subclass built by make_server
-    protocol_version = "HTTP/1.1"
+def _error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status, headers)
 
-    def log_message(self, fmt: str, *args) -> None:  # access log without bodies, to our logger
-        log.debug("%s %s", self.address_string(), fmt % args)
 
-    def _refuse(self, status: int, body: dict, headers: dict | None = None) -> None:
-        """Answer without reading the request body, so the connection cannot be reused."""
-        self.close_connection = True
-        self._send(status, body, {**(headers or {}), "Connection": "close"})
+async def _body(request: Request) -> bytes | None:
+    """The body, read no further than MAX_BODY whatever Content-Length claims (None: too large)."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
-    def _send(self, status: int, body: dict, headers: dict | None = None) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
 
-    def do_GET(self) -> None:
-        ep = self.endpoint
-        if self.path != "/ping":
-            return self._send(404, {"error": f"no route GET {self.path}"})
-        if ep.summarizer is None:
-            return self._send(503, {"status": "failed" if ep.error else "loading", "error": ep.error})
-        b = ep.batcher
-        return self._send(
-            200,
+def build_app(endpoint: Endpoint) -> Starlette:
+    settings = endpoint.settings
+    secret = settings.secret.get_secret_value().encode() if settings.secret else None
+
+    async def ping(request: Request) -> Response:
+        if endpoint.summarizer is None:
+            status = "failed" if endpoint.error else "loading"
+            return JSONResponse({"status": status, "error": endpoint.error}, 503)
+        b = endpoint.batcher
+        return JSONResponse(
             {
                 "status": "ok",
-                "model_version": ep.version,
-                "provider": ep.provider,
+                "model_version": endpoint.version,
+                "provider": endpoint.provider,
                 "batches": b.batches,
                 "largest_batch": b.largest_batch,
-            },
+            }
         )
 
-    def _authorized(self) -> bool:
-        secret = self.endpoint.settings.secret
-        if secret is None:
-            return True
-        given = self.headers.get(SECRET_HEADER, "")
-        return hmac.compare_digest(given.encode(), secret.get_secret_value().encode())
-
-    def _read_request(self) -> EndpointRequest | None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
-            self._refuse(413, {"error": f"request is {length} bytes; the limit is {MAX_BODY}"})
-            return None
+    async def invocations(request: Request) -> Response:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if secret is not None and not hmac.compare_digest(given, secret):
+            return _error(401, f"missing or wrong {SECRET_HEADER} header", {"Connection": "close"})
+        if endpoint.summarizer is None:
+            return _error(503, "model not loaded yet", {"Retry-After": "5"})
         try:
-            return EndpointRequest.model_validate_json(self.rfile.read(length))
+            raw = await _body(request)
+        except ClientDisconnect:
+            return Response(status_code=400)
+        if raw is None:
+            return _error(413, f"request is over {MAX_BODY} bytes", {"Connection": "close"})
+        try:
+            req = EndpointRequest.model_validate_json(raw)
         except ValidationError as exc:
-            self._send(400, {"error": describe(exc)})
-            return None
-
-    def do_POST(self) -> None:
-        ep = self.endpoint
-        if self.path != "/invocations":
-            return self._refuse(404, {"error": f"no route POST {self.path}"})
-        if not self._authorized():
-            return self._refuse(401, {"error": f"missing or wrong {SECRET_HEADER} header"})
-        if ep.summarizer is None:
-            return self._refuse(503, {"error": "model not loaded yet"}, {"Retry-After": "5"})
-        if (request := self._read_request()) is None:
-            return None
-        if reason := ep.over_budget(request):
-            return self._send(413, {"error": reason})
-        if "text/event-stream" in self.headers.get("Accept", ""):
-            return self._stream(request)
+            return _error(400, describe(exc))
+        if reason := endpoint.over_budget(req):
+            return _error(413, reason)
+        if "text/event-stream" in request.headers.get("accept", ""):
+            return _stream(req)
         try:
-            future = ep.batcher.submit(request.items, request.parameters, ep.settings.deadline_s)
+            future = endpoint.batcher.submit(req.items, req.parameters, settings.deadline_s)
         except Overloaded as exc:
-            return self._send(429, {"error": f"overloaded: {exc}"}, {"Retry-After": "1"})
+            return _error(429, f"overloaded: {exc}", {"Retry-After": "1"})
         try:
-            results, batch_size = future.result(timeout=ep.settings.deadline_s)
-        except (FutureTimeout, DeadlineExceeded):
-            return self._send(504, {"error": f"no answer within {ep.settings.deadline_s} s"})
+            results, batch_size = await asyncio.wait_for(asyncio.wrap_future(future), settings.deadline_s)
+        except (TimeoutError, DeadlineExceeded):
+            return _error(504, f"no answer within {settings.deadline_s} s")
         except Exception as exc:
             log.exception("generation failed")
-            return self._send(500, {"error": f"generation failed: {type(exc).__name__}"})
-        self._send(200, EndpointResponse(results=results, batch_size=batch_size).model_dump(mode="json"))
+            return _error(500, f"generation failed: {type(exc).__name__}")
+        return JSONResponse(EndpointResponse(results=results, batch_size=batch_size).model_dump(mode="json"))
 
-    def _stream(self, request: EndpointRequest) -> None:
+    def _stream(req: EndpointRequest) -> Response:
         """One item, its tokens as SSE ``token`` events, then a ``result`` event. The result is
         authoritative: if the model starts to loop, the repeat is streamed before it is seen and
         cut from the result's summary."""
-        if len(request.items) != 1:
-            return self._send(400, {"error": "streaming takes exactly one item"})
-        ep, item = self.endpoint, request.items[0]
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Cache-Control", "no-cache")
-        self.send_header("Connection", "close")
-        self.end_headers()
-        self.close_connection = True
-        decode = ep.summarizer.model.tokenizer.decode
-
-        def event(name: str, data: dict) -> None:
-            self.wfile.write(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode())
-            self.wfile.flush()
-
-        start = time.perf_counter()
-        mode = item.grounding or request.parameters.grounding or ep.settings.grounding
-        try:
-            s = ep.summarizer(
-                item.body,
-                request.parameters.max_new_tokens,
-                on_token=lambda t: event("token", {"text": decode([t])}),
-                grounding=mode,
+        if len(req.items) != 1:
+            return _error(400, "streaming takes exactly one item")
+        loop, tokens = asyncio.get_running_loop(), asyncio.Queue()
+        decode = endpoint.summarizer.model.tokenizer.decode
+        try:  # the same queue bound and deadline as JSON requests
+            future: Future = endpoint.batcher.submit(
+                req.items,
+                req.parameters,
+                settings.deadline_s,
+                lambda t: loop.call_soon_threadsafe(tokens.put_nowait, t),
             )
-        except NeedsEscalation as exc:  # checked above; kept for a clear message if budgets change
-            return event("error", {"error": str(exc)})
-        elapsed = (time.perf_counter() - start) * 1000
-        result = summary_result(item.id, s, ep.version, "escalate", elapsed, None, mode)
-        event("result", result.model_dump(mode="json"))
+        except Overloaded as exc:
+            return _error(429, f"overloaded: {exc}", {"Retry-After": "1"})
+        done = asyncio.wrap_future(future)
 
+        async def events():
+            until = loop.time() + settings.deadline_s
+            while not (done.done() and tokens.empty()):
+                getter = asyncio.ensure_future(tokens.get())
+                finished, _ = await asyncio.wait(
+                    {getter, done}, timeout=max(0.0, until - loop.time()), return_when=asyncio.FIRST_COMPLETED
+                )
+                if getter in finished:
+                    yield {"event": "token", "data": json.dumps({"text": decode([getter.result()])})}
+                else:
+                    getter.cancel()
+                if not finished:
+                    yield {"event": "error", "data": json.dumps({"error": f"no answer within {settings.deadline_s} s"})}
+                    return
+            try:
+                (result,), _ = done.result()
+            except Exception as exc:
+                yield {"event": "error", "data": json.dumps({"error": f"generation failed: {type(exc).__name__}"})}
+                return
+            yield {"event": "result", "data": result.model_dump_json()}
 
-def make_server(settings: EndpointSettings) -> tuple[ThreadingHTTPServer, Endpoint]:
-    endpoint = Endpoint(settings)
-    handler = type("BoundHandler", (Handler,), {"endpoint": endpoint})
-    server = ThreadingHTTPServer((settings.host, settings.port), handler)
-    server.daemon_threads = True
-    threading.Thread(target=endpoint.load, name="model-load", daemon=True).start()
-    return server, endpoint
+        return EventSourceResponse(events(), sep="\n", headers={"Cache-Control": "no-cache"})
+
+    return Starlette(
+        routes=[Route("/ping", ping, methods=["GET"]), Route("/invocations", invocations, methods=["POST"])]
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="serve",
         description="Serve a newsburst bundle over the SageMaker container contract (GET /ping, POST /invocations) "
-        "with dynamic batching. Settings come from NEWSBURST_GPU_* variables; flags override them.",
+        "with dynamic batching. Settings come from NEWSBURST_GPU_* variables; flags override them. Refuses to "
+        "start without NEWSBURST_GPU_SECRET unless NEWSBURST_GPU_AUTH=none (SageMaker, where IAM guards the "
+        "endpoint).",
     )
     p.add_argument("--bundle", type=Path, help="bundle folder (default /opt/ml/model, as SageMaker mounts it)")
     p.add_argument("--host", help="listen address (default 0.0.0.0)")
@@ -233,11 +229,27 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     overrides = {"bundle_dir": args.bundle, "host": args.host, "port": args.port}
     settings = EndpointSettings(**{k: v for k, v in overrides.items() if v is not None})
-    server, _ = make_server(settings)
-    host, port = server.server_address[:2]
+    if settings.secret is None and settings.auth != "none":
+        print(
+            "serve: error: no NEWSBURST_GPU_SECRET is set; set one, or NEWSBURST_GPU_AUTH=none where something "
+            "else (SageMaker's IAM) guards the endpoint",
+            flush=True,
+        )
+        return 2
+    endpoint = Endpoint(settings)
+    threading.Thread(target=endpoint.load, name="model-load", daemon=True).start()
+    sock = socket.create_server((settings.host, settings.port))  # bound before we say where we listen
+    host, port = sock.getsockname()[:2]
     print(json.dumps({"listening": f"http://{host}:{port}"}), flush=True)  # tests and scripts read this line
-    with contextlib.suppress(KeyboardInterrupt):
-        server.serve_forever()
+    config = uvicorn.Config(
+        build_app(endpoint),
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=5,  # idle and half-open connections do not linger
+        limit_concurrency=settings.max_connections,  # beyond this uvicorn answers 503 before any work
+        h11_max_incomplete_event_size=16 * 1024,  # header flood
+    )
+    uvicorn.Server(config).run(sockets=[sock])
     return 0
 
 

@@ -70,3 +70,16 @@ def test_streaming_sends_tokens_then_the_result(start_endpoint, student_dir):
         streamed = "".join(json.loads(e[1].removeprefix("data: "))["text"] for e in events[:-1])
         # the result event is authoritative: a loop's first repeat is streamed before it is cut
         assert result["summary"] and streamed.strip().startswith(result["summary"].rstrip("."))
+
+
+def test_the_server_refuses_to_start_without_a_secret_unless_auth_is_none(student_dir):
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBURST_GPU_")}
+    cmd = [sys.executable, "-m", "functions.endpoint.server", "--bundle", str(student_dir), "--port", "0"]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "NEWSBURST_GPU_AUTH=none" in proc.stdout
