@@ -14,6 +14,7 @@ from pathlib import Path
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
+from botocore.config import Config
 
 from functions.cache.key import ModelFingerprint
 from functions.cache.s3 import S3Cache
@@ -30,6 +31,8 @@ from functions.runtime import pool
 from functions.runtime.fetch import fetch_bundle
 from functions.runtime.manifest import ensure_servable, read_manifest
 from functions.runtime.summarize import Summarizer, generation_settings
+
+AWS_CALLS = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"})
 
 
 @dataclass
@@ -54,12 +57,17 @@ class App:
     def aws(self) -> boto3.Session:
         return boto3.Session()
 
+    def client(self, service: str):
+        """A boto3 client whose every call is bounded: a slow or silent AWS endpoint costs at most
+        ~2 x (2 s connect + 5 s read) before the cache degrades or the item is retried."""
+        return self.aws.client(service, config=AWS_CALLS)
+
     @cached_property
     def bundle_dir(self) -> Path:
         """The bundle folder: as configured, or fetched from S3 once per container."""
         s = self.settings
         if s.bundle_uri:
-            return fetch_bundle(self.aws.client("s3"), s.bundle_uri, s.bundle_cache_dir)
+            return fetch_bundle(self.client("s3"), s.bundle_uri, s.bundle_cache_dir)
         return s.bundle_dir
 
     def engine(self) -> tuple[Summarizer, pool.Checkout]:
@@ -99,7 +107,7 @@ class App:
     def cache(self) -> ResponseCache:
         s = self.settings
         if s.cache_bucket:
-            return S3Cache(self.aws.client("s3"), s.cache_bucket, s.cache_prefix)
+            return S3Cache(self.client("s3"), s.cache_bucket, s.cache_prefix)
         return FolderCache(s.cache_dir)
 
     @cached_property
@@ -127,28 +135,28 @@ class App:
         s = self.settings
         sinks: list[Notifier] = []
         if s.sns_topic_arn:
-            sinks.append(SnsNotifier(self.aws.client("sns"), s.sns_topic_arn))
+            sinks.append(SnsNotifier(self.client("sns"), s.sns_topic_arn))
         if s.event_bus_name:
-            sinks.append(EventBridgeNotifier(self.aws.client("events"), s.event_bus_name))
+            sinks.append(EventBridgeNotifier(self.client("events"), s.event_bus_name))
         return FanOut(sinks) if sinks else OutboxNotifier(s.outbox_path)
 
     @cached_property
     def objects(self) -> ObjectSource:
         s = self.settings
-        return FolderObjectSource(s.ingest_dir) if s.ingest_dir else S3ObjectSource(self.aws.client("s3"))
+        return FolderObjectSource(s.ingest_dir) if s.ingest_dir else S3ObjectSource(self.client("s3"))
 
     @cached_property
     def dead_letters(self) -> DeadLetters:
         s = self.settings
         if s.dead_letter_queue_url:
-            return SqsDeadLetters(self.aws.client("sqs"), s.dead_letter_queue_url)
+            return SqsDeadLetters(self.client("sqs"), s.dead_letter_queue_url)
         return FolderDeadLetters(s.dead_letter_dir)
 
     @cached_property
     def handoff(self) -> Handoff:
         s = self.settings
         if s.items_queue_url:
-            return SqsHandoff(self.aws.client("sqs"), s.items_queue_url)
+            return SqsHandoff(self.client("sqs"), s.items_queue_url)
         return FolderHandoff(s.handoff_dir)
 
     @cached_property

@@ -166,3 +166,57 @@ def test_a_new_teacher_version_does_not_serve_the_old_teachers_summaries(make_ap
             make_app(endpoint_url=url, endpoint_model_version=version)
             router.handler(sqs_event([json.dumps(long_item())]), LocalContext())
             assert len(requests) == expected_calls, version
+
+
+@contextmanager
+def s3_stand_in(status: int, code: str, delay_s: float = 0.0):
+    """An S3-compatible address that answers every call with an S3 error (after ``delay_s``)."""
+    calls = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self):
+            calls.append(self.command)
+            if length := int(self.headers.get("Content-Length") or 0):
+                self.rfile.read(length)
+            time.sleep(delay_s)
+            body = f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        do_GET = do_PUT = do_HEAD = do_DELETE = do_POST = _answer
+
+        def log_message(self, *args):
+            pass
+
+    class Server(ThreadingHTTPServer):
+        def handle_error(self, request, client_address):
+            pass  # the client's read timeout hangs up on the slow case on purpose
+
+    server = Server(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", calls
+    finally:
+        server.shutdown()
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "delay_s"),
+    [(500, "InternalError", 0.0), (503, "SlowDown", 0.0), (200, "Slow", 6.0)],
+    ids=["500", "503-slowdown", "slow"],
+)
+def test_a_failing_cache_bucket_never_stops_a_summary(make_app, aws, monkeypatch, status, code, delay_s):
+    with s3_stand_in(status, code, delay_s) as (url, calls):
+        monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+        app = make_app(cache_bucket="faulty")
+        start = time.monotonic()
+        result = router.handler(sqs_event([json.dumps(news_item())]), LocalContext())
+        took = time.monotonic() - start
+    assert result["batchItemFailures"] == [] and calls  # the cache was tried ...
+    (note,) = _notes(app)
+    assert note["summary"] and not note["fallback"]  # ... and the summary arrived all the same
+    assert took < 60, took  # every S3 call is bounded (2 s connect, 5 s read, 2 attempts)
