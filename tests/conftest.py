@@ -68,6 +68,7 @@ def make_app(student_dir, tmp_path):
             cache_dir=tmp_path / "cache",
             outbox_path=tmp_path / "outbox.jsonl",
             dead_letter_dir=tmp_path / "dead-letter",
+            handoff_dir=tmp_path / "handoff",
             claim_wait_s=2.0,
             # a fresh service name per app: Powertools reuses a logger's handler (and stream) by name
             service_name=f"newsburst-test-{uuid.uuid4().hex[:8]}",
