@@ -80,7 +80,14 @@ def _lr_factor(step: int, total: int) -> float:
 
 
 def _signature(cfg: DistillConfig, targets: list[Target], layers: list[int]) -> str:
-    blob = json.dumps({"cfg": cfg.__dict__, "ids": [t.article_id for t in targets], "layers": layers})
+    blob = json.dumps(
+        {
+            "cfg": cfg.__dict__,
+            "ids": [t.article_id for t in targets],
+            "summaries": hashlib.sha256(json.dumps([t.summary_ids for t in targets]).encode()).hexdigest(),
+            "layers": layers,
+        }
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

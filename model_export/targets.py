@@ -58,6 +58,35 @@ def _target(article_id: str, prompt: list[int], gen: Generation, eos_id: int) ->
     )
 
 
+def sentence_end_ids(tokenizer) -> frozenset[int]:
+    """Tokens that close a sentence (".", "!", "?", with or without a closing quote)."""
+    ends = (".", "!", "?", '."', '!"', '?"', ".'", ".”", ".’")
+    return frozenset(i for i in range(tokenizer.get_vocab_size()) if tokenizer.decode([i]).rstrip().endswith(ends))
+
+
+def ending_at_a_sentence(target: Target, ends: frozenset[int], eos_id: int) -> Target:
+    """A teacher summary cut by the token limit or a loop ends mid-sentence and without EOS, so a
+    student trained on it never learns to stop (measured: 55% of quick's targets). Cut it after
+    its last full sentence and end it there, the EOS taught as a certainty."""
+    ids = target.summary_ids
+    if not ids or ids[-1] == eos_id:
+        return target
+    last = max((i for i, t in enumerate(ids) if t in ends), default=None)
+    if last is None:
+        return target
+    k = target.topk_ids.shape[1]
+    eos_ids = torch.full((1, k), eos_id, dtype=torch.int64)
+    eos_logprobs = torch.full((1, k), -30.0)
+    eos_logprobs[0, 0] = 0.0
+    return Target(
+        target.article_id,
+        target.prompt_ids,
+        [*ids[: last + 1], eos_id],
+        torch.cat([target.topk_ids[: last + 1], eos_ids]),
+        torch.cat([target.topk_logprobs[: last + 1], eos_logprobs]),
+    )
+
+
 def teacher_targets(
     teacher: Summarizer,
     articles: list[Article],
@@ -96,4 +125,5 @@ def teacher_targets(
             tmp.replace(paths[article.id])
         bar.update(len(batch))
     bar.close()
-    return [Target(**torch.load(paths[a.id], weights_only=False)) for a in articles]
+    ends = sentence_end_ids(tokenizer)
+    return [ending_at_a_sentence(Target(**torch.load(paths[a.id], weights_only=False)), ends, eos_id) for a in articles]

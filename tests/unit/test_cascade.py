@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from functions.runtime.budget import decide
 from functions.runtime.cascade import needs_teacher
@@ -41,3 +42,18 @@ def test_a_target_keeps_its_eos_and_loses_a_looping_tail():
     loop = [1, 2, 3, 4, 5, 6] * 2
     looped = _target("b", [1], Generation(loop, 1, 0, 0, "stop", [-0.1] * 12, topk[:12]), eos_id=2)
     assert looped.summary_ids == loop[:6] and looped.topk_logprobs.shape == (6, 3)
+
+
+def test_a_cut_target_ends_after_its_last_full_sentence_with_eos():
+    from model_export.targets import Target, ending_at_a_sentence
+
+    period, eos = 13, 2
+    topk = torch.zeros(6, 3, dtype=torch.long), torch.zeros(6, 3)
+    cut = Target("a", [1], [5, 6, period, 7, 8, 9], *topk)  # "A b. C d e" cut by the token limit
+    done = ending_at_a_sentence(cut, frozenset({period}), eos)
+    assert done.summary_ids == [5, 6, period, eos]
+    assert done.topk_ids[-1, 0] == eos and done.topk_logprobs[-1].softmax(-1)[0] > 0.99
+    finished = Target("b", [1], [5, period, eos], *topk)
+    assert ending_at_a_sentence(finished, frozenset({period}), eos) is finished
+    run_on = Target("c", [1], [5, 6, 7], *topk)  # no sentence end at all: left as it is
+    assert ending_at_a_sentence(run_on, frozenset({period}), eos) is run_on
