@@ -167,6 +167,15 @@ def _dataset(
             "escalated_pct": round(100 * sum(s is None for s in mix.summaries) / len(rows), 1),
             "low_confidence_pct": round(100 * redone / len(rows), 1),
         }
+        # the student's own quality: the rows it wrote itself, against the teacher on the same rows
+        local = [i for i, s in enumerate(s_run.summaries) if s is not None]
+        mine = rouge([s_run.texts[i] for i in local], [refs[i] for i in local])["rougeLsum"]
+        theirs = rouge([t_run.texts[i] for i in local], [refs[i] for i in local])["rougeLsum"]
+        systems["student"][mode] |= {
+            "local_rougeLsum": mine,
+            "local_teacher_rougeLsum": theirs,
+            "local_x_teacher": round(mine / theirs, 2) if theirs else None,
+        }
         for key in ("rougeLsum", "decode_tok_s"):  # ratios measured side by side in this run
             t = systems["teacher"][mode][key]
             for name in ("student", "cascade"):
