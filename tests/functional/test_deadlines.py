@@ -67,6 +67,7 @@ def test_an_sqs_batch_returns_before_its_deadline_with_per_item_outcomes(make_ap
         start = time.monotonic()
         result = router.handler(event, LocalContext(timeout_s=TIMEOUT_S))
         took = time.monotonic() - start
+    print(f"[deadline] sqs batch, endpoint {behaviour}: {took:.2f} s of a {TIMEOUT_S} s Lambda timeout")
     assert took < TIMEOUT_S, f"{behaviour}: {took:.1f} s"
     failed = [f["itemIdentifier"] for f in result["batchItemFailures"]]
     assert failed == [event["Records"][1]["messageId"]]  # only the long item goes back to the queue

@@ -216,6 +216,7 @@ def test_a_failing_cache_bucket_never_stops_a_summary(make_app, aws, monkeypatch
         start = time.monotonic()
         result = router.handler(sqs_event([json.dumps(news_item())]), LocalContext())
         took = time.monotonic() - start
+    print(f"[fault] cache bucket answering {status} {code} after {delay_s} s: invocation {took:.2f} s")
     assert result["batchItemFailures"] == [] and calls  # the cache was tried ...
     (note,) = _notes(app)
     assert note["summary"] and not note["fallback"]  # ... and the summary arrived all the same
