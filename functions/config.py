@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     claim_ttl_s: float = 120.0  # a dead claimant blocks an item at most this long
     claim_wait_s: float = 5.0  # how long a duplicate waits for the claimant before handing back
     claim_poll_s: float = 0.1
+    cache_timeout_s: float = 2.0  # one cache call at most this long; past it the item goes on without the cache
 
     # Escalation to the GPU endpoint: SageMaker when endpoint_name is set, else HTTPS endpoint_url
     endpoint_name: str | None = None

@@ -9,7 +9,17 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class DeadlineReached(TimeoutError):
+    """A remote call did not finish before the deadline; the caller has moved on without it."""
 
 
 @dataclass(frozen=True)
@@ -31,5 +41,26 @@ class Deadline:
         """``seconds``, or less when the deadline comes first."""
         return min(seconds, self.remaining())
 
+    def later(self, seconds: float) -> Deadline:
+        return Deadline(self.at + seconds)
+
 
 NEVER = Deadline(math.inf)
+
+# Remote calls run on this pool so that the caller waits no longer than its deadline, whatever
+# the client library does: urllib3's and botocore's read timeouts are per read, so a server
+# trickling a byte a second holds a call open far past them. An abandoned call ends at its own
+# (bounded) timeouts; nobody waits for it. Hand-written: no library bounds a blocking call's
+# total time from the outside.
+_CALLS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="bounded-call")
+
+
+def within(deadline: Deadline, call: Callable[..., T], *args) -> T:
+    """``call(*args)``, waited for until ``deadline``; raises DeadlineReached after that."""
+    if deadline.at == math.inf:
+        return call(*args)
+    future = _CALLS.submit(call, *args)
+    try:
+        return future.result(timeout=deadline.remaining())
+    except FutureTimeout:
+        raise DeadlineReached(f"{getattr(call, '__qualname__', 'call')} did not finish in time") from None

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from functions.cache.key import ModelFingerprint, cache_key
 from functions.cache.store import CacheError, ResponseCache
 from functions.config import Settings
-from functions.deadline import NEVER, Deadline
+from functions.deadline import NEVER, Deadline, DeadlineReached, within
 from functions.escalation.client import EndpointClient, EndpointLate, EndpointUnavailable
 from functions.notify import Notifier
 from functions.results import summary_result
@@ -31,6 +31,9 @@ from functions.schemas import NewsItem, SummaryReady, SummaryResult, Timings
 
 FALLBACK_MODEL = "lead-3"
 OVER_BUDGET = "over_budget"
+# after the deadline, what is done is still written down (cache, notification) for this long;
+# the deadline margin (NEWSBURST_DEADLINE_MARGIN_S, 3 s) leaves room for it before Lambda's timeout
+GRACE_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,7 @@ class Pipeline:
     def run(self, items: Sequence[NewsItem], deadline: Deadline = NEVER) -> list[Outcome]:
         """``deadline``: every remote call and wait ends by then; what cannot is its item's own outcome."""
         start = time.perf_counter()
+        grace = deadline.later(GRACE_S)  # for writing down what is done: cache, release, notify
         keys = [self.key_for(item) for item in items]
         out: list[Outcome | None] = [None] * len(items)
         owner_of: dict[str, int] = {}  # key -> the index in this batch that runs the model for it
@@ -87,21 +91,21 @@ class Pipeline:
         for i, key in enumerate(keys):
             if key in owner_of:
                 continue  # a duplicate within the batch copies its owner's outcome below
-            if (hit := self._lookup(key)) is not None:
+            if (hit := self._lookup(key, deadline)) is not None:
                 out[i] = self._hit(hit, items[i], start)
                 continue
             self.metrics.add_metric("CacheMiss", MetricUnit.Count, 1)
             owner_of[key] = i
-            (todo if self._claim(key) else elsewhere).append(i)
+            (todo if self._claim(key, deadline) else elsewhere).append(i)
 
         try:
             generated = self._generate([items[i] for i in todo], start, deadline)
         except BaseException:  # whatever went wrong, no claim may outlive this invocation
             for i in todo:
-                self._release(keys[i])
+                self._release(keys[i], grace)
             raise
         for i, outcome in zip(todo, generated, strict=True):
-            out[i] = self._store(keys[i], outcome)
+            out[i] = self._store(keys[i], outcome, grace)
         for i in elsewhere:
             value = self._wait(keys[i], deadline)
             out[i] = (
@@ -117,48 +121,53 @@ class Pipeline:
                     if isinstance(owner, SummaryResult)
                     else ItemFailure(items[i].id, owner.reason, owner.retryable)
                 )
-        return [self._notify(item, outcome) for item, outcome in zip(items, out, strict=True)]
+        return [self._notify(item, outcome, grace) for item, outcome in zip(items, out, strict=True)]
 
     # -- cache ------------------------------------------------------------------------------
-    def _lookup(self, key: str) -> dict | None:
+    def _cache_bound(self, deadline: Deadline) -> Deadline:
+        """The cache is an optimisation: one call of it may take at most cache_timeout_s."""
+        return Deadline(min(deadline.at, time.monotonic() + self.settings.cache_timeout_s))
+
+    def _lookup(self, key: str, deadline: Deadline = NEVER) -> dict | None:
         try:
-            value = self.cache.get(key)
+            value = within(self._cache_bound(deadline), self.cache.get, key)
             if value is not None:
                 SummaryResult.model_validate(value)  # an entry of another shape is a miss, not a crash
             return value
-        except CacheError as exc:  # a broken cache must not stop summaries
+        except (CacheError, DeadlineReached) as exc:  # a broken or slow cache must not stop summaries
             self._cache_failed("get", key, exc)
         except ValidationError:
             self._cache_failed("get", key, CacheError(f"cache entry {key[:12]} is not a summary"))
         return None
 
-    def _claim(self, key: str) -> bool:
+    def _claim(self, key: str, deadline: Deadline) -> bool:
         try:
-            return self.cache.claim(key, self.settings.claim_ttl_s)
-        except CacheError as exc:
+            return within(self._cache_bound(deadline), self.cache.claim, key, self.settings.claim_ttl_s)
+        except (CacheError, DeadlineReached) as exc:
             self._cache_failed("claim", key, exc)
             return True  # no dedup without a cache, but the item is still summarized
 
     def _wait(self, key: str, deadline: Deadline) -> dict | None:
         try:
-            return self.cache.wait(key, deadline.cap(self.settings.claim_wait_s), self.settings.claim_poll_s)
-        except CacheError as exc:  # hand the item back rather than fail the batch
+            timeout = deadline.cap(self.settings.claim_wait_s)
+            return within(deadline, self.cache.wait, key, timeout, self.settings.claim_poll_s)
+        except (CacheError, DeadlineReached) as exc:  # hand the item back rather than fail the batch
             self._cache_failed("wait", key, exc)
             return None
 
-    def _release(self, key: str) -> None:
+    def _release(self, key: str, deadline: Deadline) -> None:
         try:
-            self.cache.release(key)
-        except CacheError as exc:
+            within(self._cache_bound(deadline), self.cache.release, key)
+        except (CacheError, DeadlineReached) as exc:
             self._cache_failed("release", key, exc)
 
-    def _store(self, key: str, outcome: Outcome) -> Outcome:
+    def _store(self, key: str, outcome: Outcome, deadline: Deadline) -> Outcome:
         try:
             if isinstance(outcome, SummaryResult) and not outcome.fallback:
-                self.cache.put(key, outcome.model_dump(mode="json"))
+                within(self._cache_bound(deadline), self.cache.put, key, outcome.model_dump(mode="json"))
             else:  # a fallback or failure is not the model's answer: let a retry claim again
-                self.cache.release(key)
-        except CacheError as exc:
+                within(self._cache_bound(deadline), self.cache.release, key)
+        except (CacheError, DeadlineReached) as exc:
             self._cache_failed("put", key, exc)
         return outcome
 
@@ -173,7 +182,7 @@ class Pipeline:
             }
         )
 
-    def _cache_failed(self, op: str, key: str, exc: CacheError) -> None:
+    def _cache_failed(self, op: str, key: str, exc: Exception) -> None:
         self.logger.warning("cache %s failed", op, extra={"cache_key": key[:16], "error": str(exc)})
         self.metrics.add_metric("CacheError", MetricUnit.Count, 1)
 
@@ -293,14 +302,14 @@ class Pipeline:
         )
 
     # -- notify ---------------------------------------------------------------------------------
-    def _notify(self, item: NewsItem, outcome: Outcome) -> Outcome:
+    def _notify(self, item: NewsItem, outcome: Outcome, deadline: Deadline) -> Outcome:
         if isinstance(outcome, ItemFailure):
             self.metrics.add_metric("ItemsFailed", MetricUnit.Count, 1)
             self.logger.warning("item failed", extra={"item_id": item.id, "reason": outcome.reason})
             return outcome
         try:
-            self.notifier.send(SummaryReady.of(item, outcome))
-        except Exception as exc:  # SNS/EventBridge/disk: the summary is cached, so a retry is cheap
+            within(deadline, self.notifier.send, SummaryReady.of(item, outcome))
+        except Exception as exc:  # SNS/EventBridge/disk, or too late: the summary is cached, a retry is cheap
             self.metrics.add_metric("NotifyFailed", MetricUnit.Count, 1)
             return ItemFailure(item.id, f"notification failed: {type(exc).__name__}", True)
         self.logger.info(

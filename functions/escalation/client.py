@@ -7,16 +7,15 @@ open, nothing at all until ``reset_s`` has passed.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 
 import pybreaker
 from pydantic import ValidationError
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_any, wait_random_exponential
 from tenacity.stop import stop_base
 
-from functions.deadline import NEVER, Deadline
+from functions.deadline import NEVER, Deadline, DeadlineReached, within
 from functions.escalation.transport import EndpointError, EndpointRejected, TransientEndpointError, Transport
 from functions.schemas import EndpointRequest, EndpointResponse, GenerationParameters, NewsItem
 
@@ -29,11 +28,6 @@ class EndpointLate(EndpointUnavailable):
     """The invocation's deadline came before the endpoint's answer: a later try has fresh time."""
 
 
-# Each attempt runs on this pool so that the caller waits no longer than the deadline allows,
-# whatever the transport does: urllib3's and botocore's read timeouts are per read, so a server
-# trickling one byte a second keeps a request alive far past them. An abandoned attempt ends at
-# its own per-read timeout (set to the same bound); nobody waits for it.
-_ATTEMPTS = ThreadPoolExecutor(max_workers=8, thread_name_prefix="endpoint-attempt")
 MIN_ATTEMPT_S = 0.2  # less time than this left: do not start an attempt
 
 
@@ -93,10 +87,9 @@ class EndpointClient:
         timeout = deadline.cap(self.timeout_s)
         if timeout < MIN_ATTEMPT_S:
             raise TransientEndpointError("no time left before the invocation's deadline")
-        attempt = _ATTEMPTS.submit(self.transport.invoke, payload, timeout)
-        try:
-            raw = attempt.result(timeout=timeout)
-        except FutureTimeout:
+        try:  # bounded in total, not per read (see deadline.within)
+            raw = within(Deadline(time.monotonic() + timeout), self.transport.invoke, payload, timeout)
+        except DeadlineReached:
             raise TransientEndpointError(f"no complete answer within {timeout:.1f} s") from None
         try:
             response = EndpointResponse.model_validate(raw)

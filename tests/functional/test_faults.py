@@ -221,3 +221,17 @@ def test_a_failing_cache_bucket_never_stops_a_summary(make_app, aws, monkeypatch
     (note,) = _notes(app)
     assert note["summary"] and not note["fallback"]  # ... and the summary arrived all the same
     assert took < 60, took  # every S3 call is bounded (2 s connect, 5 s read, 2 attempts)
+
+
+def test_a_slow_cache_bucket_cannot_push_an_invocation_past_its_deadline(make_app, aws, monkeypatch):
+    with s3_stand_in(200, "Slow", delay_s=8.0) as (url, _):
+        monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+        app = make_app(cache_bucket="slow", deadline_margin_s=3.0)
+        start = time.monotonic()
+        result = router.handler(sqs_event([json.dumps(news_item())]), LocalContext(timeout_s=8.0))
+        took = time.monotonic() - start
+    print(f"[deadline] sqs batch, cache bucket answering after 8 s: {took:.2f} s of an 8.0 s Lambda timeout")
+    assert took < 8.0, took  # the deadline is 5 s; writing down what is done gets 2 s more
+    assert result["batchItemFailures"] == []
+    (note,) = _notes(app)
+    assert note["summary"]  # summarized without the cache
