@@ -96,6 +96,26 @@ def summarize_rows(
     return run
 
 
+SPEED_PAIRS = 8  # articles decoded by both models back to back for the speed ratio
+
+
+def paired_decode(student: Summarizer, teacher: Summarizer, articles: Sequence[str], mode: Grounding) -> dict:
+    """Decode speed of the two models on the same articles, taking turns article by article in
+    this run: the teacher's summaries may come from the cache, its speed never does."""
+    rates: dict[str, list[float]] = {"student": [], "teacher": []}
+    for article in articles:
+        for name, model in (("student", student), ("teacher", teacher)):
+            rates[name].append(model(article, grounding=mode).generation.decode_tokens_per_second)
+    if not articles:
+        return {"paired_decode_tok_s": None, "teacher_paired_decode_tok_s": None, "decode_x_teacher": None}
+    s, t = statistics.median(rates["student"]), statistics.median(rates["teacher"])
+    return {
+        "paired_decode_tok_s": round(s, 1),
+        "teacher_paired_decode_tok_s": round(t, 1),
+        "decode_x_teacher": round(s / t, 2) if t else None,
+    }
+
+
 def cascade(student: Run, teacher: Run, threshold: float | None) -> tuple[Run, int]:
     """The served mix under ``NEWSBURST_FLAGGED_POLICY=escalate``, and how many rows it re-did."""
     mix, redone = Run(rates=student.rates, setups=student.setups), 0
@@ -176,11 +196,13 @@ def _dataset(
             "local_teacher_rougeLsum": theirs,
             "local_x_teacher": round(mine / theirs, 2) if theirs else None,
         }
-        for key in ("rougeLsum", "decode_tok_s"):  # ratios measured side by side in this run
-            t = systems["teacher"][mode][key]
-            for name in ("student", "cascade"):
-                v = systems[name][mode][key]
-                systems[name][mode][f"{key}_x_teacher"] = round(v / t, 2) if v and t else None
+        t = systems["teacher"][mode]["rougeLsum"]
+        for name in ("student", "cascade"):
+            v = systems[name][mode]["rougeLsum"]
+            systems[name][mode]["rougeLsum_x_teacher"] = round(v / t, 2) if v and t else None
+        speeds = paired_decode(student, teacher, [articles[i] for i in local[:SPEED_PAIRS]], mode)
+        systems["student"][mode] |= speeds
+        systems["teacher"][mode]["paired_decode_tok_s"] = speeds.pop("teacher_paired_decode_tok_s")
     systems["lead3"] = rouge([lead(a) for a in articles], refs)
     return {name: value for name, value in systems.items() if value}
 
