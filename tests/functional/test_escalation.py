@@ -4,44 +4,11 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
-import time
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from functions.handlers import router
 from functions.local_invoke import LocalContext
 from tests.factories import long_item, news_item, sqs_event
-
-
-@contextmanager
-def misbehaving(status: int = 500, delay_s: float = 0.0):
-    """A loopback server that answers every POST with ``status`` after ``delay_s``; counts calls."""
-    calls = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            calls.append(self.path)
-            self.rfile.read(int(self.headers["Content-Length"]))
-            time.sleep(delay_s)
-            self.send_response(status)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"{}")
-
-        def log_message(self, *args):
-            pass
-
-    class Server(ThreadingHTTPServer):
-        def handle_error(self, request, client_address):
-            pass  # the timeout test's client hangs up on purpose; the broken pipe is expected
-
-    server = Server(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", calls
-    finally:
-        server.shutdown()
+from tests.stand_ins import misbehaving
 
 
 def _refused_url() -> str:

@@ -7,11 +7,8 @@ marker outlives the invocation.
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import boto3
 import pytest
@@ -20,32 +17,7 @@ from functions.cache.s3 import S3Cache
 from functions.handlers import router
 from functions.local_invoke import LocalContext
 from tests.factories import eventbridge_event, long_item, news_item, sqs_event
-
-
-@contextmanager
-def answering(status: int, body: bytes, content_type: str = "text/html"):
-    """A loopback endpoint that answers every POST with ``status`` and ``body``; counts calls."""
-    calls = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            calls.append(self.path)
-            self.rfile.read(int(self.headers["Content-Length"]))
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", calls
-    finally:
-        server.shutdown()
+from tests.stand_ins import answering, s3_error, teacher
 
 
 def _notes(app) -> list[dict]:
@@ -115,93 +87,22 @@ def test_s3_claims_are_owner_checked_on_release(aws):
         fresh.get("k2")
 
 
-@contextmanager
-def teacher_stand_in(delay_s: float = 0.0):
-    """A loopback endpoint answering a valid summary for every item it is sent; keeps the requests.
-    While ``requests`` is empty it first waits ``delay_s`` (a slow first call, then a recovered one)."""
-    requests = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            slow = not requests
-            requests.append(body)
-            if slow and delay_s:
-                time.sleep(delay_s)
-            results = [
-                {"id": i["id"], "summary": "The teacher wrote this.", "model_version": "t", "route": "escalate"}
-                for i in body["items"]
-            ]
-            data = json.dumps({"results": results, "batch_size": len(results)}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", requests
-    finally:
-        server.shutdown()
-
-
 def test_the_resolved_grounding_mode_travels_to_the_endpoint(make_app):
-    with teacher_stand_in() as (url, requests):
+    with teacher() as (url, requests):
         make_app(endpoint_url=url, grounding="tokens")
         router.handler(
             sqs_event([json.dumps(long_item()), json.dumps(long_item(id="own", grounding="off"))]), LocalContext()
         )
-    sent = {i["id"]: i["grounding"] for i in requests[0]["items"]}
+    sent = {i["id"]: i["grounding"] for i in requests[0].json()["items"]}
     assert sent == {long_item()["id"]: "tokens", "own": "off"}  # the deployment's default, or the item's own
 
 
 def test_a_new_teacher_version_does_not_serve_the_old_teachers_summaries(make_app):
-    with teacher_stand_in() as (url, requests):
+    with teacher() as (url, requests):
         for version, expected_calls in (("teacher-1", 1), ("teacher-1", 1), ("teacher-2", 2)):
             make_app(endpoint_url=url, endpoint_model_version=version)
             router.handler(sqs_event([json.dumps(long_item())]), LocalContext())
             assert len(requests) == expected_calls, version
-
-
-@contextmanager
-def s3_stand_in(status: int, code: str, delay_s: float = 0.0):
-    """An S3-compatible address that answers every call with an S3 error (after ``delay_s``)."""
-    calls = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def _answer(self):
-            calls.append(self.command)
-            if length := int(self.headers.get("Content-Length") or 0):
-                self.rfile.read(length)
-            time.sleep(delay_s)
-            body = f"<Error><Code>{code}</Code><Message>injected</Message></Error>".encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/xml")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-
-        do_GET = do_PUT = do_HEAD = do_DELETE = do_POST = _answer
-
-        def log_message(self, *args):
-            pass
-
-    class Server(ThreadingHTTPServer):
-        def handle_error(self, request, client_address):
-            pass  # the client's read timeout hangs up on the slow case on purpose
-
-    server = Server(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", calls
-    finally:
-        server.shutdown()
 
 
 @pytest.mark.parametrize(
@@ -210,7 +111,7 @@ def s3_stand_in(status: int, code: str, delay_s: float = 0.0):
     ids=["500", "503-slowdown", "slow"],
 )
 def test_a_failing_cache_bucket_never_stops_a_summary(make_app, aws, monkeypatch, status, code, delay_s):
-    with s3_stand_in(status, code, delay_s) as (url, calls):
+    with s3_error(status, code, delay_s) as (url, calls):
         monkeypatch.setenv("AWS_ENDPOINT_URL", url)
         app = make_app(cache_bucket="faulty")
         start = time.monotonic()
@@ -224,7 +125,7 @@ def test_a_failing_cache_bucket_never_stops_a_summary(make_app, aws, monkeypatch
 
 
 def test_a_slow_cache_bucket_cannot_push_an_invocation_past_its_deadline(make_app, aws, monkeypatch):
-    with s3_stand_in(200, "Slow", delay_s=8.0) as (url, _):
+    with s3_error(200, "Slow", delay_s=8.0) as (url, _):
         monkeypatch.setenv("AWS_ENDPOINT_URL", url)
         app = make_app(cache_bucket="slow", deadline_margin_s=3.0)
         start = time.monotonic()

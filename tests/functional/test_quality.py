@@ -97,7 +97,7 @@ def test_the_cascade_sends_low_confidence_summaries_to_the_teacher(
 
 
 def test_a_cascaded_item_keeps_the_students_summary_when_the_teacher_is_down(student_bundle_copy, make_app):
-    from tests.functional.test_escalation import misbehaving
+    from tests.stand_ins import misbehaving
 
     record_metrics(student_bundle_copy, {}, confidence_threshold=0.0)
     with misbehaving(500) as (url, calls):
