@@ -162,11 +162,11 @@ class Pipeline:
             self._cache_failed("release", key, exc)
 
     def _store(self, key: str, outcome: Outcome, deadline: Deadline) -> Outcome:
+        if not isinstance(outcome, SummaryResult) or outcome.fallback:
+            self._release(key, deadline)  # not the model's answer: let a retry claim again
+            return outcome
         try:
-            if isinstance(outcome, SummaryResult) and not outcome.fallback:
-                within(self._cache_bound(deadline), self.cache.put, key, outcome.model_dump(mode="json"))
-            else:  # a fallback or failure is not the model's answer: let a retry claim again
-                within(self._cache_bound(deadline), self.cache.release, key)
+            within(self._cache_bound(deadline), self.cache.put, key, outcome.model_dump(mode="json"))
         except (CacheError, DeadlineReached) as exc:
             self._cache_failed("put", key, exc)
         return outcome
