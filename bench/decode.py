@@ -159,6 +159,7 @@ class _Timed:
 
 def grounding_sweep(bundle: Path, new_tokens: int) -> list[dict]:
     """What grounding costs: per-request set-up, and the share of decode time spent in the constraint."""
+    from functions.runtime.grounding import MODES
     from functions.runtime.model import load_model
     from functions.runtime.summarize import Summarizer
     from model_export.corpus import load_articles, split
@@ -168,7 +169,7 @@ def grounding_sweep(bundle: Path, new_tokens: int) -> list[dict]:
     ids = summarize.model.encode_prompt(article)
     summarize.constraint(article, "spans")  # the once-per-model vocabulary scan
     rows = []
-    for mode in ("off", "tokens", "spans"):
+    for mode in MODES:
         start = time.perf_counter()
         rule = summarize.constraint(article, mode)
         setup = time.perf_counter() - start

@@ -53,9 +53,11 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     teacher = args.teacher_bundle
     if teacher is None and (args.bundle.parent / "teacher" / "manifest.json").exists():
         teacher = args.bundle.parent / "teacher"
+    from functions.runtime.grounding import MODES
+
     modes = [m.strip() for m in args.grounding.split(",") if m.strip()]
-    if not modes or set(modes) - {"off", "tokens", "spans"}:
-        raise ValueError(f"--grounding takes off, tokens and/or spans, got {args.grounding!r}")
+    if not modes or set(modes) - set(MODES):
+        raise ValueError(f"--grounding takes {', '.join(MODES)}, got {args.grounding!r}")
     result = evaluate(args.bundle, args.data, teacher, args.limit, modes, args.cache_dir)
     if args.json:
         emit(result, [], True)

@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from functions.runtime.grounding import Grounding
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSBURST_", frozen=True)
@@ -64,7 +66,7 @@ class Settings(BaseSettings):
     # summary the guard still flags: deliver it with the flag, send lead sentences instead, or
     # escalate (the cascade: flagged, degenerate or low-confidence local summaries are re-done
     # by the escalation endpoint)
-    grounding: Literal["off", "tokens", "spans"] = "spans"
+    grounding: Grounding = "spans"
     flagged_policy: Literal["deliver", "fallback", "escalate"] = "deliver"
 
     # Editor notifications: SNS and/or EventBridge when set, else a JSONL outbox file
@@ -98,5 +100,5 @@ class EndpointSettings(BaseSettings):
     deadline_s: float = 50.0  # per request, below SageMaker's 60 s invocation limit
     threads: int | None = None
     warmup: bool = True  # one generation before /ping reports ready
-    grounding: Literal["off", "tokens", "spans"] = "spans"  # default when a request does not say
+    grounding: Grounding = "spans"  # default when a request does not say
     providers: list[str] = ["CUDAExecutionProvider", "CPUExecutionProvider"]  # the first available wins

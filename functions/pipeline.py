@@ -24,7 +24,7 @@ from functions.results import summary_result
 from functions.runtime.budget import RouteDecision
 from functions.runtime.cascade import LOW_CONFIDENCE, needs_teacher
 from functions.runtime.extractive import lead
-from functions.runtime.grounding import Grounding
+from functions.runtime.grounding import Grounding, resolve_grounding
 from functions.runtime.pool import Checkout
 from functions.runtime.summarize import NeedsEscalation, Summarizer, Summary
 from functions.schemas import NewsItem, SummaryReady, SummaryResult, Timings
@@ -240,7 +240,7 @@ class Pipeline:
         return summary_result(item.id, s, version, "local", elapsed, load_s, self._grounding(item))
 
     def _grounding(self, item: NewsItem) -> Grounding:
-        return item.grounding or self.settings.grounding
+        return resolve_grounding(item.grounding, self.settings.grounding)
 
     def _escalate(self, items: list[NewsItem], reasons: list[str], start: float, deadline: Deadline) -> list[Outcome]:
         if not items:

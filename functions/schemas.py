@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
+
+from functions.runtime.grounding import Grounding
 
 MAX_BODY_CHARS = 60_000  # ~15k tokens: beyond even the GPU endpoint's 8k window is refused up front
 MAX_TITLE_CHARS = 500
@@ -21,7 +22,7 @@ class NewsItem(BaseModel):
     source_url: AnyHttpUrl | None = None
     published_at: datetime | None = None
     language: str = Field(default="en", min_length=2, max_length=8)
-    grounding: Literal["off", "tokens", "spans"] | None = None  # overrides the deployment's default
+    grounding: Grounding | None = None  # overrides the deployment's default
 
     @field_validator("body")
     @classmethod
@@ -36,7 +37,7 @@ class GenerationParameters(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)  # frozen: requests batch by equal parameters
 
     max_new_tokens: int | None = Field(default=None, ge=1, le=1024)
-    grounding: Literal["off", "tokens", "spans"] | None = None
+    grounding: Grounding | None = None
 
 
 class Faithfulness(BaseModel):

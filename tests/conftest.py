@@ -142,3 +142,11 @@ def wait_for_ping(url: str, timeout_s: float = 60) -> None:
                 return
         time.sleep(0.1)
     raise TimeoutError(f"{url} never became ready")
+
+
+def pytest_collection_modifyitems(items):
+    """Every test that needs the tiny bundle (directly or through another fixture) is ``slow``:
+    ``pytest -m "not slow"`` is the fast loop without the export toolchain's minute."""
+    for item in items:
+        if "tiny_export" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)

@@ -35,6 +35,7 @@ from functions.escalation.transport import SECRET_HEADER
 from functions.parsing import describe
 from functions.results import summary_result
 from functions.runtime.budget import RouteDecision
+from functions.runtime.grounding import resolve_grounding
 from functions.runtime.model import LocalModel, load_model
 from functions.runtime.snapstart import WARMUP_ARTICLE
 from functions.runtime.summarize import Summarizer
@@ -77,7 +78,7 @@ class Endpoint:
 
     def _run_batch(self, items: list[NewsItem], params: GenerationParameters, on_token: OnToken | None) -> list:
         start = time.perf_counter()
-        modes = [i.grounding or params.grounding or self.settings.grounding for i in items]
+        modes = [resolve_grounding(i.grounding, params.grounding, self.settings.grounding) for i in items]
         if on_token is not None:  # a streaming request is a batch of one
             done = [self.summarizer(items[0].body, params.max_new_tokens, on_token=on_token, grounding=modes[0])]
         else:

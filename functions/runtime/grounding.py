@@ -17,15 +17,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, get_args
 
 import numpy as np
 from tokenizers import Tokenizer
 
 from functions.runtime.guard import FUNCTION_WORDS, NUMBER
 
-Grounding = Literal["off", "tokens", "spans"]
-MODES: tuple[Grounding, ...] = ("off", "tokens", "spans")
+Grounding = Literal["off", "tokens", "spans"]  # the one place the decoding modes are written
+MODES: tuple[Grounding, ...] = get_args(Grounding)
+
+
+def resolve_grounding(*choices: Grounding | None) -> Grounding:
+    """The first mode given, most specific first: the item's own field, then the request's
+    parameter, then the deployment's default (the one precedence rule, used by every caller)."""
+    return next(mode for mode in choices if mode is not None)
+
+
 _DIGIT = re.compile(r"\d")
 # The guard's name pattern without digits: "$US46.5" holds the name "US" and the number "46.5".
 _NAME = re.compile(r"\b[A-Z][A-Za-z'’-]*(?:\s+[A-Z][A-Za-z'’-]*)*")

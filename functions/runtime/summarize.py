@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from functions.runtime.budget import RouteDecision, decide
-from functions.runtime.grounding import Grounding, VocabClasses, constraint_for
+from functions.runtime.grounding import Grounding, VocabClasses, constraint_for, resolve_grounding
 from functions.runtime.guard import GuardReport, check
 from functions.runtime.kv_generate import Generation, KVCacheDecoder
 from functions.runtime.loops import before_loop, looping, whole_sentences
@@ -104,7 +104,7 @@ class Summarizer:
 
     def constraint(self, article: str, grounding: Grounding | None = None):
         """The grounding rule for one article (None when grounding is off)."""
-        mode = grounding or self.grounding
+        mode = resolve_grounding(grounding, self.grounding)
         if mode == "off":
             return None
         vocab, tokenizer = self._vocab().result(), self.model.tokenizer
@@ -117,7 +117,7 @@ class Summarizer:
         return _VOCAB[version]
 
     def _deferred(self, article: str, grounding: Grounding | None) -> _Deferred | None:
-        if (grounding or self.grounding) == "off":
+        if resolve_grounding(grounding, self.grounding) == "off":
             return None
         self._vocab()
         return _Deferred(_SCANS.submit(self.constraint, article, grounding))

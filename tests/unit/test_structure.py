@@ -1,0 +1,33 @@
+"""The import rule the design names: functions/runtime/ is a library that imports nothing of ours
+outside itself, so the Lambda function, the GPU endpoint and the export can all stand on it."""
+
+import ast
+from pathlib import Path
+
+from functions.runtime.grounding import MODES, resolve_grounding
+
+RUNTIME = Path(__file__).resolve().parents[2] / "functions" / "runtime"
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    return names | {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+
+
+def test_the_runtime_imports_nothing_of_ours_outside_itself():
+    ours = {"functions", "model_export", "tests", "bench", "infra"}
+    outside = {
+        f"{path.name}: {name}"
+        for path in RUNTIME.glob("*.py")
+        for name in _imports(path)
+        if name.split(".")[0] in ours and not name.startswith("functions.runtime")
+    }
+    assert not outside, outside
+
+
+def test_the_most_specific_grounding_mode_wins():
+    assert MODES == ("off", "tokens", "spans")
+    assert resolve_grounding("off", "tokens", "spans") == "off"  # the item's own field
+    assert resolve_grounding(None, "tokens", "spans") == "tokens"  # then the request
+    assert resolve_grounding(None, None, "spans") == "spans"  # then the deployment
