@@ -76,8 +76,7 @@ class Pipeline:
 
     def lookup(self, key: str) -> SummaryResult | None:
         """A cached summary by key (``GET /summaries/{key}``); None when absent or unreadable."""
-        value = self._lookup(key)
-        return SummaryResult.model_validate(value) if value is not None else None
+        return self._lookup(key)
 
     def run(self, items: Sequence[NewsItem], deadline: Deadline = NEVER) -> list[Outcome]:
         """``deadline``: every remote call and wait ends by then; what cannot is its item's own outcome."""
@@ -107,10 +106,10 @@ class Pipeline:
         for i, outcome in zip(todo, generated, strict=True):
             out[i] = self._store(keys[i], outcome, grace)
         for i in elsewhere:
-            value = self._wait(keys[i], deadline)
+            cached = self._wait(keys[i], deadline)
             out[i] = (
-                self._hit(value, items[i], start)
-                if value is not None
+                self._hit(cached, items[i], start)
+                if cached is not None
                 else ItemFailure(items[i].id, "being summarized by another invocation; retry later", True)
             )
         for i, key in enumerate(keys):
@@ -128,17 +127,22 @@ class Pipeline:
         """The cache is an optimisation: one call of it may take at most cache_timeout_s."""
         return Deadline(min(deadline.at, time.monotonic() + self.settings.cache_timeout_s))
 
-    def _lookup(self, key: str, deadline: Deadline = NEVER) -> dict | None:
+    def _lookup(self, key: str, deadline: Deadline = NEVER) -> SummaryResult | None:
         try:
-            value = within(self._cache_bound(deadline), self.cache.get, key)
-            if value is not None:
-                SummaryResult.model_validate(value)  # an entry of another shape is a miss, not a crash
-            return value
+            return self._as_result("get", key, within(self._cache_bound(deadline), self.cache.get, key))
         except (CacheError, DeadlineReached) as exc:  # a broken or slow cache must not stop summaries
             self._cache_failed("get", key, exc)
+            return None
+
+    def _as_result(self, op: str, key: str, value: dict | None) -> SummaryResult | None:
+        """A cached entry as a SummaryResult, validated once; an entry of another shape is a miss."""
+        if value is None:
+            return None
+        try:
+            return SummaryResult.model_validate(value)
         except ValidationError:
-            self._cache_failed("get", key, CacheError(f"cache entry {key[:12]} is not a summary"))
-        return None
+            self._cache_failed(op, key, CacheError(f"cache entry {key[:12]} is not a summary"))
+            return None
 
     def _claim(self, key: str, deadline: Deadline) -> bool:
         try:
@@ -147,10 +151,12 @@ class Pipeline:
             self._cache_failed("claim", key, exc)
             return True  # no dedup without a cache, but the item is still summarized
 
-    def _wait(self, key: str, deadline: Deadline) -> dict | None:
+    def _wait(self, key: str, deadline: Deadline) -> SummaryResult | None:
         try:
             timeout = deadline.cap(self.settings.claim_wait_s)
-            return within(deadline, self.cache.wait, key, timeout, self.settings.claim_poll_s)
+            return self._as_result(
+                "wait", key, within(deadline, self.cache.wait, key, timeout, self.settings.claim_poll_s)
+            )
         except (CacheError, DeadlineReached) as exc:  # hand the item back rather than fail the batch
             self._cache_failed("wait", key, exc)
             return None
@@ -171,9 +177,9 @@ class Pipeline:
             self._cache_failed("put", key, exc)
         return outcome
 
-    def _hit(self, value: dict, item: NewsItem, start: float) -> SummaryResult:
+    def _hit(self, cached: SummaryResult, item: NewsItem, start: float) -> SummaryResult:
         self.metrics.add_metric("CacheHit", MetricUnit.Count, 1)
-        return SummaryResult.model_validate(value).model_copy(
+        return cached.model_copy(
             update={
                 "id": item.id,
                 "cache_hit": True,
