@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from functions.runtime.cascade import needs_teacher
 from functions.runtime.grounding import Grounding
+from functions.runtime.guard import check
 from functions.runtime.model import load_model
 from functions.runtime.summarize import Summarizer, Summary
 from model_export.corpus import read_eval_jsonl
@@ -129,8 +130,6 @@ def cascade(student: Run, teacher: Run, threshold: float | None) -> tuple[Run, i
 
 
 def run_metrics(run: Run, articles: Sequence[str], references: Sequence[str]) -> dict:
-    from functions.runtime.guard import check
-
     n = max(len(run.texts), 1)
     reports = [s.guard if s else check(t, a) for s, t, a in zip(run.summaries, run.texts, articles, strict=True)]
     cut = [
