@@ -37,7 +37,8 @@ def test_eval_routes_over_budget_articles_to_the_teacher_per_data_set(tiny_expor
         assert row["teacher_nll"] > 0 and 0 <= row["loop_or_cut_pct"] <= 100
     assert student["rougeLsum_x_teacher"] == round(student["rougeLsum"] / teacher["rougeLsum"], 2)
     # speed: both models on the same (local) article in this run, even when the teacher's text is cached
-    assert student["decode_x_teacher"] == round(student["paired_decode_tok_s"] / teacher["paired_decode_tok_s"], 2)
+    paired = student["paired_decode_tok_s"] / teacher["paired_decode_tok_s"]  # both rounded to 0.1 tok/s
+    assert student["decode_x_teacher"] == pytest.approx(paired, abs=0.01)
     assert "lead3" in blocks[str(mixed)]["systems"]
 
 
