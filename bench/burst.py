@@ -30,11 +30,10 @@ from tqdm import tqdm  # noqa: E402
 from functions.app import App  # noqa: E402
 from functions.config import Settings  # noqa: E402
 from functions.handlers import router  # noqa: E402
-from functions.local_invoke import LocalContext  # noqa: E402
+from functions.local_invoke import LocalContext, sqs_event  # noqa: E402
 from functions.schemas import NewsItem  # noqa: E402
 from functions.tables import emit  # noqa: E402
 from model_export.corpus import load_articles  # noqa: E402
-from tests.factories import sqs_event  # noqa: E402
 
 
 def burst(n: int, repeat: float, seed: int = 0) -> list[dict]:

@@ -34,6 +34,41 @@ class LocalContext:
         return max(0, int((self.timeout_s - (time.monotonic() - self._started)) * 1000))
 
 
+def sqs_event(bodies: list[str]) -> dict:
+    """An SQS trigger's event carrying ``bodies`` as its records (the shape AWS sends)."""
+    return {
+        "Records": [
+            {
+                "messageId": f"msg-{i}-{uuid.uuid4().hex[:8]}",
+                "receiptHandle": f"handle-{i}",
+                "body": body,
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1008139860000"},
+                "messageAttributes": {},
+                "md5OfBody": "0" * 32,
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:newsburst-items",
+                "awsRegion": "us-east-1",
+            }
+            for i, body in enumerate(bodies)
+        ]
+    }
+
+
+def eventbridge_event(detail: object) -> dict:
+    """A ``NewsItemPublished`` EventBridge event whose detail is ``detail``."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "NewsItemPublished",
+        "source": "com.example.newsroom",
+        "account": "123456789012",
+        "time": "2001-12-18T09:00:30Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": detail,
+    }
+
+
 def read_event(path: Path) -> dict:
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))

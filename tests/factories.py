@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,35 +19,12 @@ def long_item(**changes) -> dict:
     return news_item("sample-long-001", **changes)
 
 
-def sqs_event(bodies: list[str]) -> dict:
-    return {
-        "Records": [
-            {
-                "messageId": f"msg-{i}-{uuid.uuid4().hex[:8]}",
-                "receiptHandle": f"handle-{i}",
-                "body": body,
-                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1008139860000"},
-                "messageAttributes": {},
-                "md5OfBody": "0" * 32,
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:newsburst-items",
-                "awsRegion": "us-east-1",
-            }
-            for i, body in enumerate(bodies)
-        ]
-    }
-
-
 def s3_event(bucket: str, key: str, size: int = 1000) -> dict:
     template = json.loads((EVENTS / "s3-object-created.json").read_text())
     record = template["Records"][0]
     record["s3"]["bucket"].update(name=bucket, arn=f"arn:aws:s3:::{bucket}")
     record["s3"]["object"].update(key=key, size=size)
     return template
-
-
-def eventbridge_event(detail: object) -> dict:
-    return {**json.loads((EVENTS / "eventbridge-news-item-published.json").read_text()), "detail": detail}
 
 
 def http_event(body: str | bytes, path: str = "/summaries", method: str = "POST") -> dict:

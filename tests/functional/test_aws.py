@@ -11,9 +11,9 @@ import pytest
 
 from functions.cache.s3 import S3Cache
 from functions.handlers import router
-from functions.local_invoke import LocalContext
+from functions.local_invoke import LocalContext, eventbridge_event, sqs_event
 from tests.concurrency import run_concurrently
-from tests.factories import eventbridge_event, news_item, s3_event, sqs_event
+from tests.factories import news_item, s3_event
 
 
 @pytest.fixture()

@@ -7,8 +7,8 @@ import json
 import boto3
 
 from functions.handlers import router
-from functions.local_invoke import LocalContext
-from tests.factories import eventbridge_event, http_event, news_item, s3_event, sqs_event
+from functions.local_invoke import LocalContext, eventbridge_event, sqs_event
+from tests.factories import http_event, news_item, s3_event
 
 DEEP = "[" * 5000 + "]" * 5000  # 10 KB that blew Python's recursion limit in json.loads
 HUGE = '{"id": "n", "body": "x", "count": ' + "9" * 5000 + "}"  # past the 4,300-digit int limit

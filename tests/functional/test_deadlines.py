@@ -12,8 +12,8 @@ from contextlib import contextmanager
 import pytest
 
 from functions.handlers import router
-from functions.local_invoke import LocalContext
-from tests.factories import eventbridge_event, long_item, news_item, sqs_event
+from functions.local_invoke import LocalContext, eventbridge_event, sqs_event
+from tests.factories import long_item, news_item
 
 TIMEOUT_S, MARGIN_S = 6.0, 1.0  # a small Lambda timeout; the deadline is 5 s after the start
 

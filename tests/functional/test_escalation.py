@@ -6,8 +6,8 @@ import json
 import socket
 
 from functions.handlers import router
-from functions.local_invoke import LocalContext
-from tests.factories import long_item, news_item, sqs_event
+from functions.local_invoke import LocalContext, sqs_event
+from tests.factories import long_item, news_item
 from tests.stand_ins import misbehaving
 
 

@@ -15,8 +15,8 @@ import pytest
 
 from functions.cache.s3 import S3Cache
 from functions.handlers import router
-from functions.local_invoke import LocalContext
-from tests.factories import eventbridge_event, long_item, news_item, sqs_event
+from functions.local_invoke import LocalContext, eventbridge_event, sqs_event
+from tests.factories import long_item, news_item
 from tests.stand_ins import answering, s3_error, teacher
 
 

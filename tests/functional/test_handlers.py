@@ -7,10 +7,10 @@ import subprocess
 import sys
 
 from functions.handlers import router
-from functions.local_invoke import LocalContext
+from functions.local_invoke import LocalContext, eventbridge_event, sqs_event
 from functions.runtime import pool
 from tests.conftest import ROOT
-from tests.factories import eventbridge_event, http_event, long_item, news_item, s3_event, sqs_event
+from tests.factories import http_event, long_item, news_item, s3_event
 
 
 def _outbox(app) -> list[dict]:

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from functions.handlers import router
-from functions.local_invoke import LocalContext
-from tests.factories import eventbridge_event, http_event, news_item, s3_event, sqs_event
+from functions.local_invoke import LocalContext, eventbridge_event, sqs_event
+from tests.factories import http_event, news_item, s3_event
 
 EXAMPLES = 40
 # derandomize: CI sees the same generated inputs on every run (a failure reproduces; no flaky CI)

@@ -9,10 +9,10 @@ import pytest
 from functions.cli import _servable_or_teacher, main
 from functions.config import Settings
 from functions.handlers import router
-from functions.local_invoke import LocalContext
+from functions.local_invoke import LocalContext, sqs_event
 from functions.runtime.manifest import BundleError, read_manifest
 from model_export.bundle_writer import record_metrics
-from tests.factories import long_item, news_item, sqs_event
+from tests.factories import long_item, news_item
 
 
 def _data(path, items: list[dict]):
