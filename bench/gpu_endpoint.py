@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import threading
 import time
@@ -24,6 +22,7 @@ import urllib3
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from functions.endpoint.launch import endpoint_process  # noqa: E402
 from functions.tables import emit  # noqa: E402
 from model_export.corpus import load_articles  # noqa: E402
 
@@ -87,22 +86,8 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     bodies = [a.text for a in load_articles()[:32]]
-    cmd = [sys.executable, "-m", "functions.endpoint.server", "--bundle", str(args.bundle), "--host", "127.0.0.1"]
-    proc = subprocess.Popen([*cmd, "--port", "0"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True, env={**os.environ, "NEWSBURST_GPU_AUTH": "none"})  # loopback only  # fmt: skip
-    try:
-        url = json.loads(proc.stdout.readline())["listening"]
-        deadline = time.monotonic() + 120
-        while urllib3.request("GET", f"{url}/ping", retries=False).status != 200:
-            if time.monotonic() > deadline:
-                raise SystemExit("endpoint never became ready")
-            time.sleep(0.2)
-        rows = []
-        for c in (int(x) for x in args.levels.split(",")):
-            rows.append(level(url, bodies, c, max(8, 2 * c), args.new_tokens))
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with endpoint_process(args.bundle, quiet=True) as url:  # loopback only: no secret
+        rows = [level(url, bodies, c, max(8, 2 * c), args.new_tokens) for c in (int(x) for x in args.levels.split(","))]
     base = rows[0]["tokens_per_s"]
     for r in rows:
         r["x_concurrency_1"] = round(r["tokens_per_s"] / base, 2)

@@ -104,44 +104,9 @@ def aws():
 @pytest.fixture(scope="session")
 def start_endpoint():
     """Start the GPU endpoint server as a real process on loopback (CPU provider); yields its URL."""
-    import contextlib
-    import json
-    import os
-    import subprocess
-    import sys
+    from functions.endpoint.launch import endpoint_process
 
-    @contextlib.contextmanager
-    def start(bundle: Path, wait_ready: bool = True, **settings):
-        if "secret" not in settings:
-            settings.setdefault("auth", "none")  # the server refuses to start with neither
-        env = {**os.environ, **{f"NEWSBURST_GPU_{k.upper()}": str(v) for k, v in settings.items()}}
-        cmd = [sys.executable, "-m", "functions.endpoint.server", "--bundle", str(bundle), "--host", "127.0.0.1"]
-        proc = subprocess.Popen([*cmd, "--port", "0"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
-        try:
-            url = json.loads(proc.stdout.readline())["listening"]
-            if wait_ready:
-                wait_for_ping(url)
-            yield url
-        finally:
-            proc.terminate()
-            proc.wait(timeout=10)
-
-    return start
-
-
-def wait_for_ping(url: str, timeout_s: float = 60) -> None:
-    import contextlib
-    import time
-
-    import urllib3
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        with contextlib.suppress(urllib3.exceptions.HTTPError):
-            if urllib3.request("GET", f"{url}/ping", retries=False).status == 200:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"{url} never became ready")
+    return endpoint_process
 
 
 def pytest_collection_modifyitems(items):

@@ -6,8 +6,8 @@ import json
 
 import urllib3
 
+from functions.endpoint.launch import wait_for_ping
 from tests.concurrency import run_concurrently
-from tests.conftest import wait_for_ping
 from tests.factories import news_item
 
 SECRET = "local-test-secret"
