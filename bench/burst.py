@@ -15,7 +15,6 @@ import contextlib
 import io
 import json
 import os
-import random
 import statistics
 import sys
 import tempfile
@@ -33,19 +32,7 @@ from functions.handlers import router  # noqa: E402
 from functions.local_invoke import LocalContext, sqs_event  # noqa: E402
 from functions.schemas import NewsItem  # noqa: E402
 from functions.tables import emit  # noqa: E402
-from model_export.corpus import load_articles  # noqa: E402
-
-
-def burst(n: int, repeat: float, seed: int = 0) -> list[dict]:
-    """Unique Lee/ABC articles, then repeats of earlier ones under new ids (wire copies), shuffled."""
-    rng = random.Random(seed)
-    unique = [
-        {"id": f"lee-{a.id}", "title": a.text[:60], "body": a.text} for a in load_articles()[: round(n * (1 - repeat))]
-    ]
-    repeats = [dict(rng.choice(unique), id=f"copy-{i}") for i in range(n - len(unique))]
-    items = unique + repeats
-    rng.shuffle(items)
-    return items
+from ops.articles import news_items  # noqa: E402
 
 
 def pct(values: list[float], p: float) -> float:
@@ -112,7 +99,7 @@ def main() -> int:
     parser.add_argument("--bundle", type=Path, default=ROOT / "build/bundles/student")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    items = burst(args.items, args.repeat)
+    items = news_items(args.items, args.repeat)
     work = Path(tempfile.mkdtemp(prefix="newsburst-burst-"))
     import logging
 

@@ -1,0 +1,93 @@
+"""Container processes (``ops.container``) started, fed and reaped: the load test's fleet and
+the profile's subjects."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Container:
+    proc: subprocess.Popen
+    started: float
+    init_s: float = 0.0
+    last_used: float = field(default_factory=time.monotonic)
+
+    @classmethod
+    def start(cls, env: dict[str, str], idle_expiry_s: float, log: Path | None = None) -> Container:
+        """A fresh process; returns once it is initialized (its cold start is ``init_s``)."""
+        started = time.monotonic()
+        stderr = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 (the child holds it)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ops.container", "--idle-expiry", str(idle_expiry_s)],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+        )
+        if log:
+            stderr.close()
+        box = cls(proc, started)
+        ready = box._read()
+        if not ready.get("ready"):
+            raise RuntimeError(f"the container did not start: {ready}")
+        box.init_s = time.monotonic() - started
+        box.last_used = time.monotonic()
+        return box
+
+    def invoke(self, event: dict) -> dict:
+        """One invocation: ``{"result" | "error", "service_s"}``."""
+        self.proc.stdin.write(json.dumps(event) + "\n")
+        self.proc.stdin.flush()
+        answer = self._read()
+        self.last_used = time.monotonic()
+        return answer
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self) -> None:
+        if self.alive():
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+    def _read(self) -> dict:
+        line = self.proc.stdout.readline()
+        if not line:
+            code = self.proc.wait()
+            return {"error": f"the container exited with {code}", "service_s": 0.0}
+        return json.loads(line)
+
+
+def container_env(
+    bundle: Path, work: Path, threads: int = 1, endpoint_url: str | None = None, **extra: str
+) -> dict[str, str]:
+    """NEWSBURST_* settings for a container: the bundle loaded at INIT, local folder sinks under
+    ``work`` shared by the whole fleet (the response cache is the fleet's, as S3 is on AWS)."""
+    env = {
+        "NEWSBURST_BUNDLE_DIR": str(Path(bundle).resolve()),
+        "NEWSBURST_PRELOAD": "true",
+        "NEWSBURST_THREADS": str(threads),
+        "NEWSBURST_CACHE_DIR": str(work / "cache"),
+        "NEWSBURST_OUTBOX_PATH": str(work / "outbox.jsonl"),
+        "NEWSBURST_DEAD_LETTER_DIR": str(work / "dead-letter"),
+        "NEWSBURST_HANDOFF_DIR": str(work / "handoff"),
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+    }
+    if endpoint_url:
+        env["NEWSBURST_ENDPOINT_URL"] = endpoint_url
+    env.update({f"NEWSBURST_{k.upper()}": v for k, v in extra.items()})
+    return env

@@ -1,0 +1,110 @@
+"""The warm-pool strategies the planner compares, one value type each.
+
+Every strategy also has on-demand environments: they serve what the warm pool cannot (the
+spillover) and expire after ``idle_expiry_s`` without work, as Lambda's do (AWS keeps an idle
+environment for minutes; the exact time is not published and varies).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+IDLE_EXPIRY_S = 600.0
+
+
+@dataclass(frozen=True)
+class OnDemand:
+    idle_expiry_s: float = IDLE_EXPIRY_S
+    kind = "on-demand"
+
+    @property
+    def label(self) -> str:
+        return self.kind
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    """N environments initialized ahead and never expired."""
+
+    n: int
+    idle_expiry_s: float = IDLE_EXPIRY_S
+    kind = "provisioned"
+
+    @property
+    def label(self) -> str:
+        return f"provisioned {self.n}"
+
+
+@dataclass(frozen=True)
+class TargetTracking:
+    """Application Auto Scaling on ProvisionedConcurrencyUtilization (one-minute averages) with
+    its real reaction delays: scale out after ``out_points`` data points above the target, scale
+    in after ``in_points`` below 90% of it; new environments are ready ``alloc_delay_s`` after the
+    decision (allocation, then initialization)."""
+
+    target: float = 0.7
+    min_n: int = 1
+    max_n: int = 100
+    out_points: int = 3
+    in_points: int = 15
+    alloc_delay_s: float = 60.0
+    idle_expiry_s: float = IDLE_EXPIRY_S
+    kind = "target-tracking"
+
+    @property
+    def label(self) -> str:
+        return f"target-tracking {self.target:.0%} min {self.min_n}"
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """``peak`` environments in the daily windows (seconds of day), ``base`` otherwise. Scheduled
+    actions are set ahead of the window by the allocation time, so the environments are ready
+    at its start."""
+
+    base: int
+    peak: int
+    windows: tuple[tuple[float, float], ...]
+    idle_expiry_s: float = IDLE_EXPIRY_S
+    kind = "scheduled"
+
+    @property
+    def label(self) -> str:
+        hours = ",".join(f"{a / 3600:02.0f}-{b / 3600:02.0f}h" for a, b in self.windows)
+        return f"scheduled {self.peak} in {hours}, {self.base} else"
+
+    def level(self, t: float) -> int:
+        of_day = t % 86_400
+        return self.peak if any(a <= of_day < b for a, b in self.windows) else self.base
+
+
+@dataclass(frozen=True)
+class SnapStart:
+    """On-demand, but a new environment restores a snapshot taken after initialization."""
+
+    restore_s: float = 0.5
+    idle_expiry_s: float = IDLE_EXPIRY_S
+    kind = "snapstart"
+
+    @property
+    def label(self) -> str:
+        return self.kind
+
+
+@dataclass(frozen=True)
+class Warmers:
+    """``n`` concurrent scheduled pings every ``interval_s`` keep up to n environments from expiring."""
+
+    n: int
+    interval_s: float = 300.0
+    ping_s: float = 0.05
+    idle_expiry_s: float = IDLE_EXPIRY_S
+    kind = "warmers"
+
+    @property
+    def label(self) -> str:
+        return f"warmers {self.n} every {self.interval_s / 60:.0f} min"
+
+
+Strategy = OnDemand | Provisioned | TargetTracking | Scheduled | SnapStart | Warmers
+KINDS = ("on-demand", "provisioned", "target-tracking", "scheduled", "snapstart", "warmers")
