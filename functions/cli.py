@@ -325,6 +325,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bundle", type=Path, help=BUNDLE_HELP)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.set_defaults(func=_cmd_demo)
+
+    from ops.commands import add_commands  # the ops team's warm-pool planner and load test
+
+    add_commands(sub)
     return parser
 
 
@@ -339,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     from functions.runtime.manifest import BundleError
 
     user_errors: tuple[type[Exception], ...] = (BundleError, ValueError, OSError)
-    if args.command in ("export", "eval"):
+    if args.command in ("export", "eval", "warmpool", "loadtest"):
         from model_export.errors import ExportError
 
         user_errors += (ExportError,)

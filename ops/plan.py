@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import os
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -115,7 +115,7 @@ def _run(args: tuple[PlanInputs, Strategy, int]) -> dict:
         "monthly_usd": round(cost["total"], 2),
         "cost_usd": {k: round(v, 2) for k, v in cost.items()},
         "meets_target": result.percentile_ms(99) <= inputs.p99_target_ms and result.throttles == 0,
-        "_strategy": strategy,
+        "strategy_params": asdict(strategy),
     }
 
 
@@ -138,7 +138,7 @@ def plan(inputs: PlanInputs, workers: int | None = None, progress: bool = True) 
             rows.append(_run(job))
             bar.update()
     bar.close()
-    best = recommend(rows)
+    best = best_of(rows)
     by_strategy = [
         best_of([r for r in rows if r["strategy"] == kind]) for kind in dict.fromkeys(r["strategy"] for r in rows)
     ]
@@ -151,14 +151,6 @@ def best_of(rows: list[dict]) -> dict:
     if meeting:
         return min(meeting, key=lambda r: (r["monthly_usd"], r["p99_ms"]))
     return min(rows, key=lambda r: (r["throttles"], r["p99_ms"], r["monthly_usd"]))
-
-
-def recommend(rows: list[dict]) -> dict:
-    return best_of(rows)
-
-
-def public(row: dict) -> dict:
-    return {k: v for k, v in row.items() if not k.startswith("_")}
 
 
 def plot(result: dict, p99_target_ms: float, path: Path, title: str) -> Path:

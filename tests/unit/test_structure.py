@@ -16,7 +16,7 @@ def _imports(path: Path) -> set[str]:
 
 
 def test_the_runtime_imports_nothing_of_ours_outside_itself():
-    ours = {"functions", "model_export", "tests", "bench", "infra"}
+    ours = {"functions", "model_export", "ops", "tests", "bench", "infra"}
     outside = {
         f"{path.name}: {name}"
         for path in RUNTIME.glob("*.py")
@@ -31,3 +31,14 @@ def test_the_most_specific_grounding_mode_wins():
     assert resolve_grounding("off", "tokens", "spans") == "off"  # the item's own field
     assert resolve_grounding(None, "tokens", "spans") == "tokens"  # then the request
     assert resolve_grounding(None, None, "spans") == "spans"  # then the deployment
+
+
+def test_the_functions_never_import_the_ops_tools_outside_the_cli():
+    """ops/ stands on the functions; the Lambda package ships functions/ only."""
+    functions = RUNTIME.parent
+    reaching = {
+        str(path.relative_to(functions))
+        for path in functions.rglob("*.py")
+        if path.name != "cli.py" and any(name.split(".")[0] == "ops" for name in _imports(path))
+    }
+    assert not reaching, reaching
