@@ -220,8 +220,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     if args.json:
         emit(out, [], True)
         return 0
-    columns = ("strategy", "config", "memory_mb", "p50_ms", "p99_ms", "cold_pct", "spillover", "throttles",
-               "mean_environments", "monthly_usd", "meets_target")  # fmt: skip
+    columns = ("strategy", "config", "memory_mb", "measured_memory", "p50_ms", "p99_ms", "cold_pct", "spillover",
+               "throttles", "mean_environments", "monthly_usd", "meets_target")  # fmt: skip
     emit(out, [{c: r[c] for c in columns} for r in result["by_strategy"]], False,
          title + "\nbest of each strategy (cheapest meeting the target, else lowest P99):")  # fmt: skip
     verdict = "meets" if best["meets_target"] else "NO strategy meets the target; lowest P99:"

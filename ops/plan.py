@@ -56,22 +56,27 @@ def pool_sizes(peak: int) -> list[int]:
     return sorted(sizes)
 
 
-def busy_windows(trace: Trace) -> tuple[tuple[float, float], ...]:
-    """The daily hours with more than the mean hourly traffic, merged into windows (for the
-    scheduled strategy); none for a trace shorter than six hours."""
+def busy_window(trace: Trace) -> tuple[float, float] | None:
+    """The longest run of daily hours with more than the mean hourly traffic, read around the
+    clock (22h-03h is one window), for the scheduled strategy; none for a trace under six hours."""
     if trace.duration_s < 6 * 3600:
-        return ()
+        return None
     hours = np.bincount((trace.arrivals % 86_400 // 3600).astype(int), minlength=24)
     busy = hours > hours.mean()
-    windows, start = [], None
-    for h in range(25):
-        on = h < 24 and busy[h]
-        if on and start is None:
-            start = h
-        elif not on and start is not None:
-            windows.append((start * 3600.0, h * 3600.0))
-            start = None
-    return tuple(windows)
+    if busy.all() or not busy.any():
+        return None
+    start = int(np.argmin(busy))  # a quiet hour: every busy run starts after one
+    best, run_start, run = (0, 0), None, 0
+    for step in range(1, 25):
+        h = (start + step) % 24
+        if busy[h]:
+            run_start = h if run == 0 else run_start
+            run += 1
+            best = max(best, (run, run_start))
+        else:
+            run = 0
+    length, first = best
+    return (first * 3600.0, (first + length) * 3600.0)
 
 
 def candidates(inputs: PlanInputs, peak: int) -> list[Strategy]:
@@ -84,9 +89,9 @@ def candidates(inputs: PlanInputs, peak: int) -> list[Strategy]:
         for n in sizes
         if n <= peak // 2 or n == 1
     ]
-    windows = busy_windows(inputs.trace)
-    if windows:
-        out += [Scheduled(0, n, windows, expiry) for n in sizes]
+    window = busy_window(inputs.trace)
+    if window:
+        out += [Scheduled(0, n, window, expiry) for n in sizes]
     out += [Warmers(n, idle_expiry_s=expiry) for n in sizes if n <= MAX_WARMERS]
     return out
 
@@ -174,9 +179,8 @@ def plot(result: dict, p99_target_ms: float, path: Path, title: str) -> Path:
         xytext=(8, 8),
         fontsize=8,
     )
-    ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("P99 latency (ms, log)")
+    ax.set_xlabel("P99 latency (ms)")
     ax.set_ylabel("monthly cost (USD, log)")
     ax.set_title(title, fontsize=9)
     ax.grid(True, which="both", alpha=0.3)

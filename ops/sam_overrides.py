@@ -30,13 +30,13 @@ def overrides(row: dict) -> dict[str, str]:
             "ProvisionedUtilization": f"{p['target']:.2f}",
         }
     elif kind == "scheduled":
-        (start, end), *_ = p["windows"]
+        start, end = p["window"]
         out |= {
             "ProvisionedMin": str(p["base"]),
             "ProvisionedMax": str(p["peak"]),
             "ScheduledMin": str(p["peak"]),
             "ScheduleStart": f"cron({int(start % 3600 // 60)} {int(start // 3600)} * * ? *)",
-            "ScheduleEnd": f"cron({int(end % 3600 // 60)} {int(end // 3600) % 24} * * ? *)",
+            "ScheduleEnd": f"cron({int(end % 3600 // 60)} {int(end // 3600) % 24} * * ? *)",  # may wrap midnight
         }
     elif kind == "warmers":
         out |= {"WarmerCount": str(p["n"]), "WarmerRateMinutes": str(max(1, math.ceil(p["interval_s"] / 60)))}

@@ -58,24 +58,25 @@ class TargetTracking:
 
 @dataclass(frozen=True)
 class Scheduled:
-    """``peak`` environments in the daily windows (seconds of day), ``base`` otherwise. Scheduled
-    actions are set ahead of the window by the allocation time, so the environments are ready
-    at its start."""
+    """``peak`` environments in a daily window (seconds of day; an end past 24 h wraps past
+    midnight), ``base`` otherwise. Scheduled actions are set ahead of the window by the
+    allocation time, so the environments are ready at its start."""
 
     base: int
     peak: int
-    windows: tuple[tuple[float, float], ...]
+    window: tuple[float, float]
     idle_expiry_s: float = IDLE_EXPIRY_S
     kind = "scheduled"
 
     @property
     def label(self) -> str:
-        hours = ",".join(f"{a / 3600:02.0f}-{b / 3600:02.0f}h" for a, b in self.windows)
-        return f"scheduled {self.peak} in {hours}, {self.base} else"
+        start, end = self.window
+        return f"scheduled {self.peak} {start / 3600:02.0f}-{end % 86_400 / 3600:02.0f}h, {self.base} else"
 
     def level(self, t: float) -> int:
+        start, end = self.window
         of_day = t % 86_400
-        return self.peak if any(a <= of_day < b for a, b in self.windows) else self.base
+        return self.peak if start <= of_day < end or start <= of_day + 86_400 < end else self.base
 
 
 @dataclass(frozen=True)

@@ -65,8 +65,10 @@ def test_target_tracking_scales_out_after_three_minutes_above_target_and_in_afte
 
 def test_a_schedule_holds_its_level_only_in_its_window(profile):
     day = from_counts("day", np.full(24, 60), bin_s=3600.0, seed=3)
-    result = simulate(day, Scheduled(0, 2, ((8 * 3600.0, 10 * 3600.0),)), profile, MEMORY)
+    result = simulate(day, Scheduled(0, 2, (8 * 3600.0, 10 * 3600.0)), profile, MEMORY)
     assert result.provisioned_configured_s == pytest.approx(2 * 2 * 3600)
+    overnight = simulate(day, Scheduled(1, 3, (22 * 3600.0, 26 * 3600.0)), profile, MEMORY)  # 22h to 02h
+    assert overnight.provisioned_configured_s == pytest.approx(3 * 4 * 3600 + 1 * 20 * 3600)
 
 
 def test_the_monthly_bill_matches_the_hand_computed_one(profile):
