@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 BUNDLE := build/bundles/student/manifest.json
 
-.PHONY: demo test install bundle release eval bench lambda-package serve-gpu clean
+.PHONY: demo test install bundle release eval bench warmpool loadtest lambda-package serve-gpu clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,21 @@ bench: $(BUNDLE)
 	$(BIN)/python bench/decode.py --sweep
 	$(BIN)/python bench/cold_start.py
 	$(BIN)/python bench/burst.py
+
+# Ops: the warm-pool planner and the burst load test. They time the release student when it is
+# built, else the quick one (a speed measurement: the quality gate does not apply).
+OPS_BUNDLE := $(if $(wildcard build/release/student/manifest.json),build/release,build/bundles)
+PROFILE := build/warmpool/profile.json
+$(PROFILE): | $(BUNDLE)
+	$(BIN)/newsburst warmpool profile --bundle $(OPS_BUNDLE)/student --allow-ungated
+
+warmpool: $(PROFILE)
+	$(BIN)/newsburst warmpool plan --trace events/traces/spike.json --memory auto --p99-target 600
+	$(BIN)/newsburst warmpool apply
+
+loadtest: $(BUNDLE)
+	$(BIN)/newsburst loadtest --trace events/traces/spike.json --window 9:14 --scale 0.5 --repeat 0.2 \
+		--bundle $(OPS_BUNDLE)/student --endpoint-bundle $(OPS_BUNDLE)/teacher --allow-ungated
 
 lambda-package: $(BUNDLE)
 	$(BIN)/python infra/package_lambda.py

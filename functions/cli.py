@@ -345,8 +345,9 @@ def main(argv: list[str] | None = None) -> int:
     user_errors: tuple[type[Exception], ...] = (BundleError, ValueError, OSError)
     if args.command in ("export", "eval", "warmpool", "loadtest"):
         from model_export.errors import ExportError
+        from ops.fleet import ContainerError
 
-        user_errors += (ExportError,)
+        user_errors += (ExportError, ContainerError)
     try:
         return args.func(args)
     except user_errors as exc:

@@ -45,6 +45,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--articles", type=Path, help="JSONL with id and article (default: the Lee/ABC corpus)")
     p.add_argument("--n-articles", type=int, default=12, help="articles timed per thread count (default 12)")
     p.add_argument("--cold-runs", type=int, default=3, help="fresh processes timed (default 3)")
+    p.add_argument(
+        "--allow-ungated",
+        action="store_true",
+        help="run a student that did not pass the export's quality gate (speed does not depend on it)",
+    )
     p.add_argument("--out", type=Path, default=PROFILE, help=f"profile JSON to write (default {PROFILE})")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=_cmd_profile)
@@ -128,6 +133,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--articles", type=Path, help="JSONL with id and article (default: the Lee/ABC corpus)")
     p.add_argument("--max-requests", type=int, default=200, help="send at most this many (default 200)")
     p.add_argument("--max-seconds", type=float, default=300.0, help="send for at most this long (default 300)")
+    p.add_argument(
+        "--allow-ungated",
+        action="store_true",
+        help="run a student that did not pass the export's quality gate (speed does not depend on it)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=_cmd_loadtest)
@@ -159,7 +169,9 @@ def load_trace(args: argparse.Namespace, max_invocations: int | None = None):
 def _cmd_profile(args: argparse.Namespace) -> int:
     from ops.profile import measure_profile
 
-    profile = measure_profile(args.bundle, args.articles, args.n_articles, args.cold_runs)
+    profile = measure_profile(
+        args.bundle, args.articles, args.n_articles, args.cold_runs, allow_ungated=args.allow_ungated
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(profile.to_json(), indent=1))
     rows = [{"measure": "init (cold start) s", **_stats(profile.init_s)}]
@@ -261,7 +273,7 @@ def _cmd_loadtest(args: argparse.Namespace) -> int:
 
     inputs = LoadtestInputs(
         load_trace(args), args.bundle, args.endpoint_bundle, args.idle_expiry, args.containers, args.threads,
-        args.repeat, args.articles, args.max_requests, args.max_seconds, args.seed,
+        args.repeat, args.articles, args.max_requests, args.max_seconds, args.seed, args.allow_ungated,
     )  # fmt: skip
     result = loadtest(inputs)
     columns = ("requests", "completed", "p50_ms", "p95_ms", "p99_ms", "cold_starts", "cache_hits", "escalations",

@@ -14,6 +14,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
+class ContainerError(RuntimeError):
+    """A container that could not start; says why from its log."""
+
+
 @dataclass
 class Container:
     proc: subprocess.Popen
@@ -22,25 +26,25 @@ class Container:
     last_used: float = field(default_factory=time.monotonic)
 
     @classmethod
-    def start(cls, env: dict[str, str], idle_expiry_s: float, log: Path | None = None) -> Container:
-        """A fresh process; returns once it is initialized (its cold start is ``init_s``)."""
+    def start(cls, env: dict[str, str], idle_expiry_s: float, log: Path) -> Container:
+        """A fresh process; returns once it is initialized (its cold start is ``init_s``). Its
+        stderr (logs, metric lines) is appended to ``log``."""
         started = time.monotonic()
-        stderr = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115 (the child holds it)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "ops.container", "--idle-expiry", str(idle_expiry_s)],
-            cwd=ROOT,
-            env={**os.environ, **env},
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-        )
-        if log:
-            stderr.close()
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "ab") as stderr:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "ops.container", "--idle-expiry", str(idle_expiry_s)],
+                cwd=ROOT,
+                env={**os.environ, **env},
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+            )
         box = cls(proc, started)
-        ready = box._read()
-        if not ready.get("ready"):
-            raise RuntimeError(f"the container did not start: {ready}")
+        if not box._read().get("ready"):
+            lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+            raise ContainerError(f"a container did not start ({log}): {lines[-1] if lines else 'no output'}")
         box.init_s = time.monotonic() - started
         box.last_used = time.monotonic()
         return box
@@ -73,7 +77,7 @@ class Container:
 
 
 def container_env(
-    bundle: Path, work: Path, threads: int = 1, endpoint_url: str | None = None, **extra: str
+    bundle: Path, work: Path, threads: int = 1, endpoint_url: str | None = None, allow_ungated: bool = False
 ) -> dict[str, str]:
     """NEWSBURST_* settings for a container: the bundle loaded at INIT, local folder sinks under
     ``work`` shared by the whole fleet (the response cache is the fleet's, as S3 is on AWS)."""
@@ -85,9 +89,9 @@ def container_env(
         "NEWSBURST_OUTBOX_PATH": str(work / "outbox.jsonl"),
         "NEWSBURST_DEAD_LETTER_DIR": str(work / "dead-letter"),
         "NEWSBURST_HANDOFF_DIR": str(work / "handoff"),
+        "NEWSBURST_ALLOW_UNGATED": str(allow_ungated).lower(),
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }
     if endpoint_url:
         env["NEWSBURST_ENDPOINT_URL"] = endpoint_url
-    env.update({f"NEWSBURST_{k.upper()}": v for k, v in extra.items()})
     return env

@@ -31,14 +31,20 @@ def measure_profile(
     cold_runs: int = 3,
     threads: tuple[int, ...] = (1, 2),
     batch_sizes: tuple[int, ...] = (1, 4, 10),
+    allow_ungated: bool = False,
 ) -> ServiceProfile:
     items = news_items(max(n_articles, max(batch_sizes)), 0.0, articles)
+
+    def env(name: str, threads: int = 1) -> dict[str, str]:
+        return container_env(bundle, work / name, threads, allow_ungated=allow_ungated)
+
     work = Path(tempfile.mkdtemp(prefix="newsburst-profile-"))
+    log = work / "containers.log"
     steps = cold_runs + len(threads) * n_articles + len(batch_sizes)
     bar = tqdm(total=steps, desc="profile", unit="step")
     init_s = []
     for run in range(cold_runs):
-        box = Container.start(container_env(bundle, work / f"cold-{run}"), idle_expiry_s=60)
+        box = Container.start(env(f"cold-{run}"), 60, log)
         init_s.append(round(box.init_s, 4))
         box.stop()
         bar.update()
@@ -46,7 +52,7 @@ def measure_profile(
     tokens_in: list[int] = []
     hit_s: list[float] = []
     for t in threads:
-        box = Container.start(container_env(bundle, work / f"threads-{t}", threads=t), idle_expiry_s=600)
+        box = Container.start(env(f"threads-{t}", t), 600, log)
         samples = []
         for item in items[:n_articles]:
             answer = _ok(box.invoke(eventbridge_event(item)))
@@ -60,7 +66,7 @@ def measure_profile(
         box.stop()
     batch: dict[int, float] = {}
     for size in batch_sizes:
-        box = Container.start(container_env(bundle, work / f"batch-{size}", threads=threads[0]), idle_expiry_s=600)
+        box = Container.start(env(f"batch-{size}", threads[0]), 600, log)
         answer = _ok(box.invoke(sqs_event([json.dumps(i) for i in items[:size]])))
         batch[size] = round(answer["service_s"] / size, 4)
         box.stop()
