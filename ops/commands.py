@@ -17,6 +17,7 @@ WORK = Path("build/warmpool")
 PROFILE = WORK / "profile.json"
 PLAN = WORK / "plan.json"
 DEFAULT_BUNDLE = Path("build/bundles/student")
+UNGATED_HELP = "time a student that did not pass the export's quality gate (speed does not depend on it)"
 TRACE_HELP = (
     "an Azure Functions 2019 invocations file (.csv, e.g. ../shared/traces/azure-functions-2019/sample-5/"
     "invocations.csv) or a newsburst trace (.json with bin_s + counts, or arrivals_s; see events/traces/)"
@@ -45,11 +46,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--articles", type=Path, help="JSONL with id and article (default: the Lee/ABC corpus)")
     p.add_argument("--n-articles", type=int, default=12, help="articles timed per thread count (default 12)")
     p.add_argument("--cold-runs", type=int, default=3, help="fresh processes timed (default 3)")
-    p.add_argument(
-        "--allow-ungated",
-        action="store_true",
-        help="run a student that did not pass the export's quality gate (speed does not depend on it)",
-    )
+    p.add_argument("--allow-ungated", action="store_true", help=UNGATED_HELP)
     p.add_argument("--out", type=Path, default=PROFILE, help=f"profile JSON to write (default {PROFILE})")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=_cmd_profile)
@@ -62,8 +59,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "cold-start share, spillover, throttles, monthly cost), writes every run to --out and a cost-vs-P99 "
         f"plot to --plot, and recommends the cheapest that meets --p99-target. Default prices: {PRICES_AS_OF}.",
     )
-    p.add_argument("--trace", type=Path, required=True, help=TRACE_HELP)
-    p.add_argument("--function", help="Azure trace: a HashFunction (or a unique prefix); default the busiest")
+    _trace_arguments(p)
     p.add_argument("--p99-target", type=float, default=2000.0, help="P99 latency target, ms (default 2000)")
     p.add_argument("--profile", type=Path, default=PROFILE, help=f"service profile JSON (default {PROFILE})")
     p.add_argument(
@@ -83,8 +79,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--concurrency-limit", type=int, default=1000, help="reserved or account concurrency (1000)")
     p.add_argument("--hit-rate", type=float, default=0.0, help="share of invocations answered from the cache")
     p.add_argument("--batch-size", type=int, default=1, help="items per invocation (SQS batch size; default 1)")
-    p.add_argument("--window", help="simulate minutes START:END of the trace only, e.g. 480:720")
-    p.add_argument("--scale", type=float, help="multiply the trace's rate (thinning below 1)")
     p.add_argument(
         "--max-invocations",
         type=int,
@@ -96,8 +90,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                        help=f"USD (default {value:.10g})")  # fmt: skip
     p.add_argument("--plot", type=Path, default=WORK / "plan.png", help="cost-vs-P99 PNG (default build/warmpool)")
     p.add_argument("--out", type=Path, default=PLAN, help=f"every run as JSON, for `apply` (default {PLAN})")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=_cmd_plan)
 
     p = steps.add_parser(
@@ -120,10 +112,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "P50/P95/P99, cold starts, cache hits, escalations, fallbacks and dead letters. Bounded by "
         "--max-requests and --max-seconds.",
     )
-    p.add_argument("--trace", type=Path, required=True, help=TRACE_HELP)
-    p.add_argument("--function", help="Azure trace: a HashFunction (or a unique prefix); default the busiest")
-    p.add_argument("--window", help="replay minutes START:END of the trace only, e.g. 9:14")
-    p.add_argument("--scale", type=float, help="multiply the trace's rate (thinning below 1)")
+    _trace_arguments(p)
     p.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE, help=f"bundle folder (default {DEFAULT_BUNDLE})")
     p.add_argument("--endpoint-bundle", type=Path, help="serve escalations from this bundle (e.g. the teacher)")
     p.add_argument("--containers", type=int, default=2, help="concurrency limit: at most this many (default 2)")
@@ -133,14 +122,17 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--articles", type=Path, help="JSONL with id and article (default: the Lee/ABC corpus)")
     p.add_argument("--max-requests", type=int, default=200, help="send at most this many (default 200)")
     p.add_argument("--max-seconds", type=float, default=300.0, help="send for at most this long (default 300)")
-    p.add_argument(
-        "--allow-ungated",
-        action="store_true",
-        help="run a student that did not pass the export's quality gate (speed does not depend on it)",
-    )
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--allow-ungated", action="store_true", help=UNGATED_HELP)
     p.set_defaults(func=_cmd_loadtest)
+
+
+def _trace_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--trace", type=Path, required=True, help=TRACE_HELP)
+    p.add_argument("--function", help="Azure trace: a HashFunction (or a unique prefix); default the busiest")
+    p.add_argument("--window", help="only minutes START:END of the trace, e.g. 9:14")
+    p.add_argument("--scale", type=float, help="multiply the trace's rate (thinning below 1)")
+    p.add_argument("--seed", type=int, default=0, help="seeds the arrivals within a bin and the draws (default 0)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
 
 
 def load_trace(args: argparse.Namespace, max_invocations: int | None = None):
@@ -177,6 +169,9 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     rows = [{"measure": "init (cold start) s", **_stats(profile.init_s)}]
     rows += [{"measure": f"service s, {t} thread(s)", **_stats(v)} for t, v in profile.service_s.items()]
     rows += [{"measure": "prompt tokens", **_stats(profile.tokens_in)}]
+    intercept, slope = profile.length_fit()
+    rows += [{"measure": "service s per 100 prompt tokens (fit)", "median": round(100 * slope, 4)}]
+    rows += [{"measure": "service s at 0 tokens (fit)", "median": round(intercept, 4)}]
     rows += [{"measure": f"batch of {b}: s per item", "median": v} for b, v in profile.batch_s_per_item.items()]
     rows += [{"measure": "cache hit s", "median": profile.hit_s}]
     emit(
@@ -196,7 +191,7 @@ def _stats(values: list[float]) -> dict:
 
 def _cmd_plan(args: argparse.Namespace) -> int:
     from ops.lambda_model import MEMORY_SWEEP_MB, ServiceProfile
-    from ops.plan import PlanInputs, best_of, plan, plot
+    from ops.plan import PlanInputs, plan, plot
     from ops.prices import Prices
 
     memories = MEMORY_SWEEP_MB if args.memory == "auto" else (_memory(args.memory),)
@@ -213,10 +208,6 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     )
     plot(result, args.p99_target, args.plot, title)
     best = result["recommendation"]
-    if args.memory == "auto":
-        result["memory_by_strategy"] = [
-            best_of([r for r in result["rows"] if r["strategy"] == row["strategy"]]) for row in result["by_strategy"]
-        ]
     out = {
         "trace": trace.name,
         "invocations": trace.invocations,
@@ -236,6 +227,11 @@ def _cmd_plan(args: argparse.Namespace) -> int:
                "throttles", "mean_environments", "monthly_usd", "meets_target")  # fmt: skip
     emit(out, [{c: r[c] for c in columns} for r in result["by_strategy"]], False,
          title + "\nbest of each strategy (cheapest meeting the target, else lowest P99):")  # fmt: skip
+    if len(memories) > 1:
+        print()
+        emit(out, [{c: r[c] for c in columns} for r in result["by_memory"]], False,
+             "best at each memory size (Lambda gives 1 vCPU per 1,769 MB; measured_memory: 1 or 2 vCPUs, "
+             "as measured here; other sizes modelled):")  # fmt: skip
     verdict = "meets" if best["meets_target"] else "NO strategy meets the target; lowest P99:"
     print(f"\nrecommendation ({verdict}): {best['config']} at {best['memory_mb']} MB, P99 {best['p99_ms']:.0f} ms, "
           f"${best['monthly_usd']:.2f}/month")  # fmt: skip

@@ -74,6 +74,14 @@ class ServiceProfile:
         ratio = float(np.median(self.service_s[2]) / np.median(self.service_s[1]))
         return min(1.0, max(0.0, 2 * (1 - ratio)))
 
+    def length_fit(self) -> tuple[float, float]:
+        """(seconds at zero length, seconds per prompt token) at one thread: how service grows with
+        the article (least squares over the measured articles)."""
+        if len(set(self.tokens_in)) < 2:
+            return float(np.mean(self.service_s[1])), 0.0
+        slope, intercept = np.polyfit(self.tokens_in, self.service_s[1][: len(self.tokens_in)], 1)
+        return float(intercept), float(slope)
+
     def speedup(self, memory_mb: int) -> float:
         """Service-time divisor against one vCPU."""
         v = vcpus(memory_mb)

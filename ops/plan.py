@@ -144,10 +144,14 @@ def plan(inputs: PlanInputs, workers: int | None = None, progress: bool = True) 
             bar.update()
     bar.close()
     best = best_of(rows)
-    by_strategy = [
-        best_of([r for r in rows if r["strategy"] == kind]) for kind in dict.fromkeys(r["strategy"] for r in rows)
-    ]
-    return {"rows": rows, "by_strategy": by_strategy, "recommendation": best}
+    return {
+        "rows": rows,
+        "by_strategy": [
+            best_of([r for r in rows if r["strategy"] == k]) for k in dict.fromkeys(r["strategy"] for r in rows)
+        ],
+        "by_memory": [best_of([r for r in rows if r["memory_mb"] == m]) for m in inputs.memories_mb],
+        "recommendation": best,
+    }
 
 
 def best_of(rows: list[dict]) -> dict:

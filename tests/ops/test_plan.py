@@ -89,8 +89,11 @@ def test_memory_auto_sweeps_the_sizes_and_reports_each_strategys_best(profile_fi
             "--json"]  # fmt: skip
     assert main(argv) == 0
     data = json.loads(capsys.readouterr().out)
-    assert len({r["memory_mb"] for r in data["rows"]}) >= 5
-    assert {r["strategy"] for r in data["memory_by_strategy"]} == {r["strategy"] for r in data["rows"]}
+    sizes = [r["memory_mb"] for r in data["by_memory"]]
+    assert len(sizes) >= 5 and {r["memory_mb"] for r in data["rows"]} == set(sizes)
+    assert {r["strategy"] for r in data["by_strategy"]} == {r["strategy"] for r in data["rows"]}
+    fastest = min(data["by_memory"], key=lambda r: r["p50_ms"])
+    assert fastest["memory_mb"] == max(sizes)  # more memory, more CPU, shorter service
 
 
 @pytest.mark.parametrize(

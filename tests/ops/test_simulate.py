@@ -107,3 +107,11 @@ def test_memory_buys_cpu_as_lambda_gives_it(profile):
     assert profile.measured(1769) and profile.measured(3538) and not profile.measured(10_240)
     with pytest.raises(ValueError, match=r"128\.\.10240"):
         vcpus(64)
+
+
+def test_the_length_fit_reads_the_growth_of_service_with_the_article():
+    from ops.lambda_model import ServiceProfile
+
+    profile = ServiceProfile(init_s=[1.0], service_s={1: [0.3, 0.5, 0.7]}, tokens_in=[100, 200, 300])
+    intercept, slope = profile.length_fit()
+    assert intercept == pytest.approx(0.1) and slope == pytest.approx(0.002)
