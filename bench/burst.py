@@ -21,6 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -33,11 +35,7 @@ from functions.local_invoke import LocalContext, sqs_event  # noqa: E402
 from functions.schemas import NewsItem  # noqa: E402
 from functions.tables import emit  # noqa: E402
 from ops.articles import news_items  # noqa: E402
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+from ops.local_aws import moto_server  # noqa: E402
 
 
 def run_modes(items: list[dict], modes: dict[str, Settings]) -> list[dict]:
@@ -63,9 +61,9 @@ def run_modes(items: list[dict], modes: dict[str, Settings]) -> list[dict]:
                 "mode": name,
                 "items_per_s": round(len(items) / spent[name], 2),
                 "busy_s": round(spent[name], 1),
-                "p50_ms": round(pct(latencies, 50), 1),
-                "p95_ms": round(pct(latencies, 95), 1),
-                "p99_ms": round(pct(latencies, 99), 1),
+                "p50_ms": round(float(np.percentile(latencies, 50)), 1),
+                "p95_ms": round(float(np.percentile(latencies, 95)), 1),
+                "p99_ms": round(float(np.percentile(latencies, 99)), 1),
                 "cache_hits": sum(n["cache_hit"] for n in notes),
                 "fallbacks": sum(n["fallback"] for n in notes),
                 "failed": failures[name],
@@ -89,7 +87,8 @@ def hit_latency(settings: Settings, items: list[dict], samples: int = 50) -> dic
         (result,) = app.pipeline.run([item])
         times.append((time.perf_counter() - start) * 1000)
         assert result.cache_hit
-    return {"hits": len(times), "median_ms": round(statistics.median(times), 2), "p95_ms": round(pct(times, 95), 2)}
+    p95 = float(np.percentile(times, 95))
+    return {"hits": len(times), "median_ms": round(statistics.median(times), 2), "p95_ms": round(p95, 2)}
 
 
 def main() -> int:
@@ -118,29 +117,19 @@ def main() -> int:
     rows[0]["x_one_by_one"] = round(rows[0]["items_per_s"] / rows[1]["items_per_s"], 2)
     rows[1]["x_one_by_one"] = 1.0
 
-    from moto.server import ThreadedMotoServer
+    with moto_server() as env:
+        os.environ.update(env)
+        import boto3
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    os.environ.update(
-        AWS_ENDPOINT_URL=f"http://{host}:{port}",
-        AWS_ACCESS_KEY_ID="bench",
-        AWS_SECRET_ACCESS_KEY="bench",
-        AWS_DEFAULT_REGION="us-east-1",
-    )
-    import boto3
-
-    boto3.client("s3").create_bucket(Bucket="burst-cache")
-    hits = [
-        {"cache": "local folder", "target_ms": 20, **hit_latency(settings("hit-local"), items)},
-        {
-            "cache": "S3 (moto, loopback)",
-            "target_ms": 50,
-            **hit_latency(settings("hit-s3", cache_bucket="burst-cache"), items),
-        },
-    ]
-    server.stop()
+        boto3.client("s3").create_bucket(Bucket="burst-cache")
+        hits = [
+            {"cache": "local folder", "target_ms": 20, **hit_latency(settings("hit-local"), items)},
+            {
+                "cache": "S3 (moto, loopback)",
+                "target_ms": 50,
+                **hit_latency(settings("hit-s3", cache_bucket="burst-cache"), items),
+            },
+        ]
     result = {"items": len(items), "repeat": args.repeat, "modes": rows, "cache_hit_latency": hits}
     if args.json:
         emit(result, [], True)

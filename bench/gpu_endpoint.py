@@ -17,6 +17,7 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import urllib3
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,11 +26,6 @@ sys.path.insert(0, str(ROOT))
 from functions.endpoint.launch import endpoint_process  # noqa: E402
 from functions.tables import emit  # noqa: E402
 from model_export.corpus import load_articles  # noqa: E402
-
-
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def level(url: str, bodies: list[str], concurrency: int, requests: int, new_tokens: int) -> dict:
@@ -70,8 +66,8 @@ def level(url: str, bodies: list[str], concurrency: int, requests: int, new_toke
         "requests": requests,
         "tokens_per_s": round(sum(tokens) / wall, 1),
         "items_per_s": round(len(latencies) / wall, 2),
-        "p50_s": round(pct(latencies, 50), 2),
-        "p99_s": round(pct(latencies, 99), 2),
+        "p50_s": round(float(np.percentile(latencies, 50)), 2),
+        "p99_s": round(float(np.percentile(latencies, 99)), 2),
         "largest_batch": ping["largest_batch"],
         "http_429": statuses.count(429),
         "provider": ping["provider"],

@@ -77,55 +77,56 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
 
 def _cmd_summarize(args: argparse.Namespace) -> int:
+    """The runtime alone on news item files: no cache, no endpoint, no notification; items are
+    parsed and their grounding resolved as the functions do."""
+    import time
+
+    from functions.parsing import BadInput, parse_item
+    from functions.results import summary_result
+    from functions.runtime.grounding import resolve_grounding
     from functions.runtime.model import load_model
     from functions.runtime.summarize import NeedsEscalation, Summarizer
 
-    summarize = Summarizer(load_model(args.bundle))
+    default = _settings(args).grounding
+    summarize = Summarizer(load_model(args.bundle), default)
     items = []
     for path in args.files:
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ValueError(f"{path}: not a UTF-8 JSON file ({exc})") from None
-        for item in data if isinstance(data, list) else [data]:
-            if not isinstance(item, dict) or "id" not in item or not str(item.get("body", "")).strip():
-                raise ValueError(f"{path}: a news item needs an 'id' and a non-empty 'body'")
-            items.append(item)
+        for raw in data if isinstance(data, list) else [data]:
+            try:
+                items.append(parse_item(raw))
+            except BadInput as exc:
+                raise ValueError(f"{path}: {exc.reason}") from None
     results = []
     for item in items:
+        mode = resolve_grounding(item.grounding, default)
+        start = time.perf_counter()
         try:
-            s = summarize(item["body"])
+            s = summarize(item.body, grounding=mode)
         except NeedsEscalation as exc:
-            results.append({"id": item["id"], "title": item.get("title", ""), "route": "escalate", "reason": str(exc)})
+            results.append({"id": item.id, "title": item.title, "route": "escalate", "reason": str(exc)})
             continue
-        results.append(
-            {
-                "id": item["id"],
-                "title": item.get("title", ""),
-                "route": "local",
-                "summary": s.text,
-                "tokens_in": s.generation.prompt_tokens,
-                "tokens_out": len(s.generation.token_ids),
-                "decode_tok_s": round(s.generation.decode_tokens_per_second, 1),
-                "flagged": s.guard.flagged,
-                "unsupported_claims": s.guard.unsupported_claims,
-                "degenerate": s.guard.degenerate,
-            }
-        )
+        result = summary_result(item.id, s, summarize.model.manifest.version, "local",
+                                (time.perf_counter() - start) * 1000, grounding=mode)  # fmt: skip
+        results.append({"title": item.title, **result.model_dump(mode="json")})
     if args.json:
         emit({"model_version": summarize.model.manifest.version, "summaries": results}, [], True)
-    else:
-        for r in results:
-            if r["route"] == "escalate":
-                print(f"== {r['id']}: {r['title']}\n   ESCALATE to the GPU endpoint: {r['reason']}\n")
-                continue
-            print(
-                f"== {r['id']}: {r['title']}\n{r['summary']}\n   ({r['tokens_in']} tokens in, "
-                f"{r['tokens_out']} out, {r['decode_tok_s']} tok/s)"
-                + (f"\n   FLAGGED unsupported: {', '.join(r['unsupported_claims'])}" if r["flagged"] else "")
-                + (f"\n   DEGENERATE output: {r['degenerate']}" if r["degenerate"] else "")
-                + "\n"
-            )
+        return 0
+    for r in results:
+        if r["route"] == "escalate":
+            print(f"== {r['id']}: {r['title']}\n   ESCALATE to the GPU endpoint: {r['reason']}\n")
+            continue
+        faith = r["faithfulness"]
+        print(
+            f"== {r['id']}: {r['title']}\n{r['summary']}\n   ({r['tokens_in']} tokens in, {r['tokens_out']} out, "
+            f"{r['timings']['decode_tokens_per_second']} tok/s, grounding {faith['grounding']})"
+            + (f"\n   FLAGGED unsupported: {', '.join(faith['unsupported_claims'])}" if faith["flagged"] else "")
+            + (f"\n   DEGENERATE output: {faith['degenerate']}" if faith["degenerate"] else "")
+            + "\n"
+        )
     return 0
 
 

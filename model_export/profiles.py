@@ -1,9 +1,8 @@
 """Export profiles: how much data, how many layers and how many steps each budget buys.
 
-Budgets are for 2 CPU cores (measured: one 12-layer student step on 4 articles of 850 + 80
-tokens takes ~9.4 s forward and backward; the teacher bundle writes a target in ~1-2 s).
-Students train on articles at the length they are served (the local budget less the new
-tokens), because a student trained on 320-token cuts fell apart on 900-token articles.
+Budgets are for 2 CPU cores (the time each profile takes is in the README). Students train on
+articles at the length they are served (the local budget less the new tokens), because a
+student trained on 320-token cuts fell apart on 900-token articles.
 """
 
 from __future__ import annotations

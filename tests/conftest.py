@@ -83,22 +83,12 @@ def make_app(student_dir, tmp_path):
 @pytest.fixture(scope="session")
 def aws():
     """moto's server on loopback; boto3 clients reach it through AWS_ENDPOINT_URL, over real HTTP."""
-    from moto.server import ThreadedMotoServer
+    from ops.local_aws import moto_server
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    env = {
-        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    with pytest.MonkeyPatch.context() as mp:
+    with moto_server() as env, pytest.MonkeyPatch.context() as mp:
         for k, v in env.items():
             mp.setenv(k, v)
         yield env
-    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -60,7 +60,6 @@ class KVCacheDecoder:
             key=lambda n: (int(n.split(".")[1]), n.split(".")[2]),
         )
         self.dtype = np.float16 if "float16" in inputs[self.past_names[0]].type else np.float32
-        self.output_names = [o.name for o in session.get_outputs()]
         self.present_names = [n.replace("past_key_values.", "present.") for n in self.past_names]
         self.has_position_ids = "position_ids" in inputs
 

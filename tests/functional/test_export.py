@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import numpy as np
@@ -137,41 +136,21 @@ def test_eval_rejects_a_malformed_data_file(tiny_export, tmp_path, capsys):
     assert "bad.jsonl:1: missing field(s) reference" in capsys.readouterr().err
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_publish_uploads_the_bundle_to_an_s3_compatible_server(tiny_export, monkeypatch):
+def test_publish_uploads_the_bundle_to_an_s3_compatible_server(tiny_export, aws):
     import boto3
-    from moto.server import ThreadedMotoServer
 
     from model_export.bundle_writer import publish
 
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
-        for key, value in {
-            "AWS_ACCESS_KEY_ID": "test",
-            "AWS_SECRET_ACCESS_KEY": "test",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }.items():
-            monkeypatch.setenv(key, value)
-        s3 = boto3.client("s3")
-        s3.create_bucket(Bucket="models")
-        bundle = tiny_export[0] / "student"
-        m = read_manifest(bundle)
-        url = publish(bundle, m, "s3://models/newsburst")
-        assert url == f"s3://models/newsburst/{m.name}/{m.version}/"
-        keys = {o["Key"] for o in s3.list_objects_v2(Bucket="models")["Contents"]}
-        assert keys == {f"newsburst/{m.name}/{m.version}/{n}" for n in [*m.files, "manifest.json"]}
-        body = s3.get_object(Bucket="models", Key=f"newsburst/{m.name}/{m.version}/tokenizer.json")["Body"].read()
-        assert body == (bundle / "tokenizer.json").read_bytes()
-    finally:
-        server.stop()
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="models")
+    bundle = tiny_export[0] / "student"
+    m = read_manifest(bundle)
+    url = publish(bundle, m, "s3://models/newsburst")
+    assert url == f"s3://models/newsburst/{m.name}/{m.version}/"
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket="models")["Contents"]}
+    assert keys == {f"newsburst/{m.name}/{m.version}/{n}" for n in [*m.files, "manifest.json"]}
+    body = s3.get_object(Bucket="models", Key=f"newsburst/{m.name}/{m.version}/tokenizer.json")["Body"].read()
+    assert body == (bundle / "tokenizer.json").read_bytes()
 
 
 def test_summarize_command_answers_every_sample_news_item(tiny_export, capsys):
@@ -225,3 +204,14 @@ def test_summarize_rejects_bad_news_items_with_one_line(tiny_export, tmp_path, c
     (tmp_path / "latin1.json").write_bytes(b'{"id": "a", "body": "caf\xe9"}')
     assert main(["summarize", str(tmp_path / "latin1.json"), "--bundle", bundle]) == 2
     assert "not a UTF-8 JSON file" in capsys.readouterr().err
+
+
+def test_summarize_resolves_grounding_as_the_functions_do(tiny_export, tmp_path, capsys, monkeypatch):
+    item = json.loads((ROOT / "events/news/lee-170.json").read_text())
+    (tmp_path / "own.json").write_text(json.dumps({**item, "id": "own", "grounding": "off"}))
+    (tmp_path / "default.json").write_text(json.dumps({**item, "id": "default"}))
+    monkeypatch.setenv("NEWSBURST_GROUNDING", "tokens")
+    files = [str(tmp_path / "own.json"), str(tmp_path / "default.json")]
+    assert main(["summarize", *files, "--bundle", str(tiny_export[0] / "student"), "--json"]) == 0
+    modes = {s["id"]: s["faithfulness"]["grounding"] for s in json.loads(capsys.readouterr().out)["summaries"]}
+    assert modes == {"own": "off", "default": "tokens"}  # the item's field, else the deployment's setting
