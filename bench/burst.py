@@ -32,6 +32,7 @@ from functions.app import App  # noqa: E402
 from functions.config import Settings  # noqa: E402
 from functions.handlers import router  # noqa: E402
 from functions.local_invoke import LocalContext, sqs_event  # noqa: E402
+from functions.runtime.bundle import STUDENT_DIR  # noqa: E402
 from functions.schemas import NewsItem  # noqa: E402
 from functions.tables import emit  # noqa: E402
 from ops.articles import news_items  # noqa: E402
@@ -95,7 +96,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--items", type=int, default=200)
     parser.add_argument("--repeat", type=float, default=0.3, help="share of items that repeat an earlier article")
-    parser.add_argument("--bundle", type=Path, default=ROOT / "build/bundles/student")
+    parser.add_argument("--bundle", type=Path, default=ROOT / STUDENT_DIR)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     items = news_items(args.items, args.repeat)

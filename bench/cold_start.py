@@ -19,6 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from functions.runtime.bundle import STUDENT_DIR  # noqa: E402
 from functions.tables import emit  # noqa: E402
 
 ARTICLE = ROOT / "events" / "news" / "lee-170.json"
@@ -53,7 +54,7 @@ def _time(code: str, target: Path) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--bundle", type=Path, default=ROOT / "build/bundles/student")
+    parser.add_argument("--bundle", type=Path, default=ROOT / STUDENT_DIR)
     parser.add_argument(
         "--student-hf",
         type=Path,

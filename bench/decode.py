@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from functions.runtime.bundle import BUNDLES_DIR, TOKENIZER  # noqa: E402
 from functions.tables import emit  # noqa: E402
 
 
@@ -204,7 +205,7 @@ def _run(kind: str, target: Path, ids_file: Path, n: int) -> dict | None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--bundles", type=Path, default=ROOT / "build/bundles")
+    parser.add_argument("--bundles", type=Path, default=ROOT / BUNDLES_DIR)
     parser.add_argument("--tokens", type=int, default=64)
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
@@ -221,11 +222,11 @@ def main() -> int:
         print(json.dumps(res))
         return 0
 
-    from functions.runtime.manifest import read_manifest
+    from functions.runtime.bundle import read_manifest
     from model_export.teacher import default_gguf_path
 
     teacher_m = read_manifest(args.bundles / "teacher")
-    ids = _prompt_ids(args.bundles / "teacher" / "tokenizer.json")
+    ids = _prompt_ids(args.bundles / "teacher" / TOKENIZER)
     ids_file = args.bundles.parent / "bench_prompt_ids.json"
     ids_file.write_text(json.dumps(ids))
     gguf = default_gguf_path()

@@ -23,6 +23,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from functions.runtime.bundle import STUDENT_DIR, TEACHER_DIR  # noqa: E402
 from functions.tables import emit  # noqa: E402
 from ops.lambda_model import ServiceProfile  # noqa: E402
 from ops.simulate import simulate  # noqa: E402
@@ -139,8 +140,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", type=Path, default=ROOT / "build/warmpool/profile.json")
     parser.add_argument("--part", choices=["simfaas", "loadtest", "both"], default="both")
-    parser.add_argument("--bundle", type=Path, default=ROOT / "build/bundles/student")
-    parser.add_argument("--endpoint-bundle", type=Path, default=ROOT / "build/bundles/teacher")
+    parser.add_argument("--bundle", type=Path, default=ROOT / STUDENT_DIR)
+    parser.add_argument("--endpoint-bundle", type=Path, default=ROOT / TEACHER_DIR)
     parser.add_argument("--window", default="9:14", help="minutes of the spike trace replayed (default 9:14)")
     parser.add_argument("--scale", type=float, default=0.5, help="rate multiplier for 2 cores (default 0.5)")
     parser.add_argument("--containers", type=int, default=2)

@@ -7,7 +7,7 @@ handlers. Which backend each part uses is decided here and only here.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.config import Config
 
+from functions.bundle_fetch import fetch_bundle
 from functions.cache.key import ModelFingerprint
 from functions.cache.s3 import S3Cache
 from functions.cache.store import FolderCache, ResponseCache
@@ -28,9 +29,8 @@ from functions.ingest import FolderObjectSource, ObjectSource, S3ObjectSource
 from functions.notify import EventBridgeNotifier, FanOut, Notifier, OutboxNotifier, SnsNotifier
 from functions.pipeline import Pipeline
 from functions.runtime import pool
-from functions.runtime.fetch import fetch_bundle
-from functions.runtime.manifest import ensure_servable, read_manifest
-from functions.runtime.summarize import Summarizer, generation_settings
+from functions.runtime.bundle import BundleInfo, ensure_servable, read_bundle
+from functions.runtime.summarize import Summarizer
 
 AWS_CALLS = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"})
 
@@ -41,7 +41,6 @@ class App:
     logger: Logger
     tracer: Tracer
     metrics: Metrics
-    summarizers: dict[str, Summarizer] = field(default_factory=dict)  # per bundle version, built once
 
     @classmethod
     def from_settings(cls, settings: Settings) -> App:
@@ -70,30 +69,30 @@ class App:
             return fetch_bundle(self.client("s3"), s.bundle_uri, s.bundle_cache_dir)
         return s.bundle_dir
 
+    @cached_property
+    def bundle(self) -> BundleInfo:
+        """The bundle's manifest and generation settings, read once per container."""
+        return read_bundle(self.bundle_dir)
+
     def engine(self) -> tuple[Summarizer, pool.Checkout]:
-        """The warm pool's model for this container's bundle (loads it on first use)."""
+        """The warm pool's model for this container's bundle (loads it on first use). The one way
+        to the model: the handlers, the warmer and the SnapStart hook all come through here."""
         s = self.settings
-        checkout = pool.acquire(self.bundle_dir, s.threads, s.verify_bundle, s.allow_ungated)
+        checkout = pool.acquire(self.bundle_dir, s.threads, s.verify_bundle, s.allow_ungated, self.bundle)
         if checkout.cold:
             self.metrics.add_metric("ModelLoadSeconds", MetricUnit.Seconds, checkout.model.load_seconds)
-        version = checkout.model.manifest.version
-        cached = self.summarizers.get(version)
-        if cached is None or cached.model is not checkout.model:  # reads the generation config: not per call
-            cached = self.summarizers[version] = Summarizer(checkout.model, s.grounding)
-        return cached, checkout
+        return Summarizer(checkout.model, s.grounding), checkout
 
     @cached_property
     def fingerprint(self) -> ModelFingerprint:
         """From the manifest alone, so a cold container answers cache hits without loading the model."""
-        folder = self.bundle_dir
-        manifest = read_manifest(folder)
-        ensure_servable(folder, manifest, self.settings.allow_ungated)  # no cache hits from a refused model
-        generation = generation_settings(folder)
+        manifest = self.bundle.manifest
+        ensure_servable(self.bundle_dir, manifest, self.settings.allow_ungated)  # no cache hits from a refused model
         return ModelFingerprint(
             manifest.version,
             manifest.tokenizer_sha256,
             manifest.prompt_template_version,
-            tuple(sorted(generation.items())),
+            tuple(sorted(asdict(self.bundle.generation).items())),
             manifest.confidence_threshold,
             self._escalation_model(),
         )

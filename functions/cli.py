@@ -13,11 +13,12 @@ import logging
 import sys
 from pathlib import Path
 
+from functions.runtime.bundle import BUNDLES_DIR, STUDENT_DIR
 from functions.tables import emit
 
-DEFAULT_OUT = Path("build/bundles")
+DEFAULT_OUT = BUNDLES_DIR
 DEFAULT_CACHE = Path(".cache/newsburst")
-BUNDLE_HELP = "bundle folder (default: NEWSBURST_BUNDLE_DIR or build/bundles/student)"
+BUNDLE_HELP = f"bundle folder (default: NEWSBURST_BUNDLE_DIR or {STUDENT_DIR})"
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -141,7 +142,7 @@ def _settings(args: argparse.Namespace, **defaults):
 
 def _servable_or_teacher(settings, explicit: bool):
     """The demo serves the teacher bundle, and says so, when the default student failed its gate."""
-    from functions.runtime.manifest import BundleError, ensure_servable, read_manifest
+    from functions.runtime.bundle import BundleError, ensure_servable, read_manifest
 
     if explicit or settings.bundle_uri or settings.allow_ungated:
         return settings
@@ -264,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
         "as the functions route them: to the teacher. Published data with human references: "
         "../shared/news/cnndm_dev.jsonl and xsum_dev.jsonl.",
     )
-    p.add_argument("bundle", type=Path, help="bundle folder (e.g. build/bundles/student)")
+    p.add_argument("bundle", type=Path, help=f"bundle folder (e.g. {STUDENT_DIR})")
     p.add_argument(
         "--data", type=Path, action="append", required=True, help="JSONL with id, article, reference; repeatable"
     )
@@ -341,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
         return serve(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
-    from functions.runtime.manifest import BundleError
+    from functions.runtime.bundle import BundleError
 
     user_errors: tuple[type[Exception], ...] = (BundleError, ValueError, OSError)
     if args.command in ("export", "eval", "warmpool", "loadtest"):

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from functions.runtime.bundle import STUDENT_DIR
 from functions.runtime.grounding import Grounding
 
 
@@ -19,7 +20,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSBURST_", frozen=True)
 
     # The model bundle and the warm pool
-    bundle_dir: Path = Path("build/bundles/student")  # in the package, or a Lambda layer under /opt
+    bundle_dir: Path = STUDENT_DIR  # in the package, or a Lambda layer under /opt
     bundle_uri: str | None = None  # s3://bucket/prefix/student/<version>/: fetched into bundle_cache_dir
     bundle_cache_dir: Path = Path("/tmp/newsburst/bundles")  # Lambda's only writable disk
     preload: bool = False  # load the model in the Lambda init phase (at import) instead of lazily

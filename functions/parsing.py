@@ -9,17 +9,13 @@ import json
 
 from pydantic import ValidationError
 
-from functions.schemas import MAX_REQUEST_BYTES, NewsItem
+from functions.schemas import MAX_REQUEST_BYTES, NewsItem, describe
 
 
 class BadInput(ValueError):
     def __init__(self, reason: str, status: int):
         super().__init__(reason)
         self.reason, self.status = reason, status  # 400 malformed, 413 too large, 422 invalid
-
-
-def describe(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'item'}: {e['msg']}" for e in exc.errors())
 
 
 def parse_item(raw: object) -> NewsItem:

@@ -1,16 +1,24 @@
-"""The messages that cross the functions' boundaries: news items in, summary results out."""
+"""The messages that cross the functions' boundaries: news items in, summary results out, and
+the contract between the Lambda function and the GPU endpoint (its request, response and
+secret header). Both sides import it; neither imports the other."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from functions.runtime.grounding import Grounding
 
 MAX_BODY_CHARS = 60_000  # ~15k tokens: beyond even the GPU endpoint's 8k window is refused up front
 MAX_TITLE_CHARS = 500
 MAX_REQUEST_BYTES = 256 * 1024  # SQS's message limit; the HTTP API answers 413 above it
+SECRET_HEADER = "X-Newsburst-Secret"  # the endpoint's shared secret outside SageMaker (which uses IAM)
+
+
+def describe(exc: ValidationError) -> str:
+    """A validation failure as one line naming each field and rule, never the value (article text)."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'item'}: {e['msg']}" for e in exc.errors())
 
 
 class NewsItem(BaseModel):

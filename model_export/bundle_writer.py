@@ -12,11 +12,22 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-from functions.runtime.manifest import MANIFEST, Manifest, content_version, sha256_file
+from functions.runtime.bundle import (
+    GENERATION,
+    GRAPH_FILES,
+    MANIFEST,
+    PROMPT_TEMPLATE,
+    TOKENIZER,
+    BundleError,
+    GenerationSettings,
+    Manifest,
+    content_version,
+    parse_s3_uri,
+    published_key,
+    sha256_file,
+)
 from functions.runtime.prompt import PromptTemplate
 from model_export.errors import ExportError
-
-GRAPH_FILES = ("model.onnx", "model.onnx.data", "genai_config.json")
 
 
 def ensure_writable(folder: Path) -> None:
@@ -33,7 +44,7 @@ def write_bundle(
     onnx_dir: Path,
     tokenizer_json: Path,
     template: PromptTemplate,
-    generation: dict,
+    generation: GenerationSettings,
     meta: dict,
 ) -> Manifest:
     """Assemble ``target`` from a built graph; ``meta`` fills the manifest's descriptive fields."""
@@ -45,13 +56,13 @@ def write_bundle(
         for name in GRAPH_FILES:
             if (onnx_dir / name).exists():
                 shutil.copyfile(onnx_dir / name, tmp / name)
-        shutil.copyfile(tokenizer_json, tmp / "tokenizer.json")
-        template.save(tmp / "prompt_template.json")
-        (tmp / "generation_config.json").write_text(json.dumps(generation, indent=2) + "\n")
+        shutil.copyfile(tokenizer_json, tmp / TOKENIZER)
+        template.save(tmp / PROMPT_TEMPLATE)
+        (tmp / GENERATION).write_text(json.dumps(generation.to_json(), indent=2) + "\n")
         files = {p.name: sha256_file(p) for p in sorted(tmp.iterdir())}
         manifest = Manifest(
             version=content_version(files),
-            tokenizer_sha256=files["tokenizer.json"],
+            tokenizer_sha256=files[TOKENIZER],
             prompt_template_version=template.version,
             files=files,
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -76,10 +87,11 @@ def publish(bundle: Path, manifest: Manifest, url: str) -> str:
     """
     import boto3
 
-    if not url.startswith("s3://") or len(url) <= 5:
-        raise ExportError(f"--publish wants s3://bucket/prefix, got {url!r}")
-    bucket, _, prefix = url[5:].partition("/")
-    base = "/".join(p for p in (prefix.strip("/"), manifest.name, manifest.version) if p)
+    try:
+        bucket, prefix = parse_s3_uri(url)
+    except BundleError as exc:
+        raise ExportError(f"--publish: {exc}") from None
+    base = published_key(published_key(prefix, manifest.name), manifest.version)
     s3 = boto3.client("s3")
     try:
         for name in [*sorted(manifest.files), MANIFEST]:

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Literal
 
+from functions.runtime.bundle import MODEL
 from model_export.errors import ExportError
 
 Precision = Literal["int8", "fp32"]  # the served graph and the reference the int8 gate compares it with
@@ -37,7 +38,7 @@ def build_onnx(hf_folder: Path, out_dir: Path, precision: Precision, cache_dir: 
         str(cache_dir),
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0 or not (out_dir / "model.onnx").exists():
+    if proc.returncode != 0 or not (out_dir / MODEL).exists():
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         raise ExportError(f"ONNX build ({precision}) failed: {tail[0]}")
     return out_dir

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from tokenizers import Tokenizer
 
+from functions.runtime.bundle import MODEL, BundleError, GenerationSettings, read_manifest
 from functions.runtime.kv_generate import KVCacheDecoder
-from functions.runtime.manifest import BundleError, read_manifest
 from functions.runtime.model import load_model, open_session
 from functions.runtime.prompt import PromptTemplate
 from functions.runtime.summarize import Summarizer
@@ -50,15 +50,6 @@ def _measure(bundle: Path, prompt_article: str, new_tokens: int = 32) -> dict:
         "decode_tokens_per_second": round(gen.decode_tokens_per_second, 1),
         "prefill_tokens_per_second": round(gen.prompt_tokens / gen.prefill_seconds, 1),
         "size_mb": round(size / 2**20, 1),
-    }
-
-
-def _generation(max_new_tokens: int, eos_id: int) -> dict:
-    return {
-        "max_new_tokens": max_new_tokens,
-        "eos_token_ids": [eos_id],
-        "do_sample": False,
-        "no_repeat_ngram_size": 0,
     }
 
 
@@ -158,8 +149,8 @@ def run_export(
     gate_articles = [a for a in held if a.id in refs][: profile.gate_articles]
     dims = (student.config.num_key_value_heads, _head_dim(student.config))
     gate = compare(
-        KVCacheDecoder(open_session(fp32 / "model.onnx"), *dims),
-        KVCacheDecoder(open_session(int8 / "model.onnx"), *dims),
+        KVCacheDecoder(open_session(fp32 / MODEL), *dims),
+        KVCacheDecoder(open_session(int8 / MODEL), *dims),
         [template.encode(tokenizer, a.text) for a in gate_articles],
         [refs[a.id] for a in gate_articles],
         tokenizer.decode,
@@ -177,7 +168,7 @@ def run_export(
         int8,
         tokenizer_json,
         template,
-        _generation(profile.serve_max_new_tokens, eos_id),
+        GenerationSettings(profile.serve_max_new_tokens),
         {
             **_model_meta(student.config, "student", source.teacher_id, layers, QUANTIZATION, STUDENT_BUDGET),
             "eos_token_ids": [eos_id],
@@ -233,7 +224,7 @@ def _write_teacher_bundle(
         t_int8,
         tokenizer_json,
         template,
-        _generation(TEACHER_MAX_NEW_TOKENS, eos_id),
+        GenerationSettings(TEACHER_MAX_NEW_TOKENS),
         {
             **_model_meta(
                 config,

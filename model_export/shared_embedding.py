@@ -16,13 +16,15 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from functions.runtime.bundle import MODEL
+
 EMBED = "model.embed_tokens.weight"
 LM_HEAD_Q, LM_HEAD_SCALES = "lm_head.MatMul.weight_Q8", "lm_head.MatMul.weight_scales"
 
 
 def share_quantized_embedding(onnx_dir: Path) -> bool:
     """Rewrite ``onnx_dir/model.onnx`` in place; False when the graph has nothing to share."""
-    path = onnx_dir / "model.onnx"
+    path = onnx_dir / MODEL
     model = onnx.load(str(path))
     graph = model.graph
     inits = {i.name: i for i in graph.initializer}

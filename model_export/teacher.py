@@ -16,7 +16,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from functions.runtime.manifest import sha256_file
+from functions.runtime.bundle import sha256_file
 from model_export.errors import ExportError
 
 log = logging.getLogger(__name__)

@@ -11,12 +11,12 @@ import json
 import sys
 from pathlib import Path
 
+from functions.runtime.bundle import STUDENT_DIR
 from functions.tables import emit
 
 WORK = Path("build/warmpool")
 PROFILE = WORK / "profile.json"
 PLAN = WORK / "plan.json"
-DEFAULT_BUNDLE = Path("build/bundles/student")
 UNGATED_HELP = "time a student that did not pass the export's quality gate (speed does not depend on it)"
 TRACE_HELP = (
     "an Azure Functions 2019 invocations file (.csv, e.g. ../shared/traces/azure-functions-2019/sample-5/"
@@ -42,7 +42,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "functions.handlers.router: the INIT (spawn to ready), one item per invocation at each ORT thread count "
         "over real articles of different lengths, SQS batches, and cache hits. Writes the profile the planner reads.",
     )
-    p.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE, help=f"bundle folder (default {DEFAULT_BUNDLE})")
+    p.add_argument("--bundle", type=Path, default=STUDENT_DIR, help=f"bundle folder (default {STUDENT_DIR})")
     p.add_argument("--articles", type=Path, help="JSONL with id and article (default: the Lee/ABC corpus)")
     p.add_argument("--n-articles", type=int, default=12, help="articles timed per thread count (default 12)")
     p.add_argument("--cold-runs", type=int, default=3, help="fresh processes timed (default 3)")
@@ -113,7 +113,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--max-requests and --max-seconds.",
     )
     _trace_arguments(p)
-    p.add_argument("--bundle", type=Path, default=DEFAULT_BUNDLE, help=f"bundle folder (default {DEFAULT_BUNDLE})")
+    p.add_argument("--bundle", type=Path, default=STUDENT_DIR, help=f"bundle folder (default {STUDENT_DIR})")
     p.add_argument("--endpoint-bundle", type=Path, help="serve escalations from this bundle (e.g. the teacher)")
     p.add_argument("--containers", type=int, default=2, help="concurrency limit: at most this many (default 2)")
     p.add_argument("--threads", type=int, default=1, help="ORT threads per container (default 1)")

@@ -31,15 +31,21 @@ from starlette.routing import Route
 
 from functions.config import EndpointSettings
 from functions.endpoint.batcher import DeadlineExceeded, DynamicBatcher, OnToken, Overloaded
-from functions.escalation.transport import SECRET_HEADER
-from functions.parsing import describe
 from functions.results import summary_result
 from functions.runtime.budget import RouteDecision
 from functions.runtime.grounding import resolve_grounding
 from functions.runtime.model import LocalModel, load_model
 from functions.runtime.snapstart import WARMUP_ARTICLE
 from functions.runtime.summarize import Summarizer
-from functions.schemas import MAX_REQUEST_BYTES, EndpointRequest, EndpointResponse, GenerationParameters, NewsItem
+from functions.schemas import (
+    MAX_REQUEST_BYTES,
+    SECRET_HEADER,
+    EndpointRequest,
+    EndpointResponse,
+    GenerationParameters,
+    NewsItem,
+    describe,
+)
 
 log = logging.getLogger("newsburst.endpoint")
 MAX_BODY = 64 * MAX_REQUEST_BYTES

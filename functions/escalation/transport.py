@@ -14,7 +14,7 @@ import urllib3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-SECRET_HEADER = "X-Newsburst-Secret"
+from functions.schemas import SECRET_HEADER
 
 
 class EndpointError(RuntimeError):

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from functions.runtime.manifest import ensure_servable
+from functions.runtime.bundle import BundleInfo, ensure_servable
 from functions.runtime.model import LocalModel, load_model
 
 _POOL: dict[str, LocalModel] = {}
@@ -25,14 +25,21 @@ class Checkout:
     cold: bool  # True when this call loaded the model (ModelLoadSeconds applies)
 
 
-def acquire(folder: Path, threads: int | None = None, verify: bool = True, allow_ungated: bool = False) -> Checkout:
-    """The pooled model for the bundle in ``folder``, loading it on first use; a student that
-    did not pass the export's gate is refused unless ``allow_ungated``."""
+def acquire(
+    folder: Path,
+    threads: int | None = None,
+    verify: bool = True,
+    allow_ungated: bool = False,
+    info: BundleInfo | None = None,
+) -> Checkout:
+    """The pooled model for the bundle in ``folder``, loading it on first use (``info``: its
+    manifest and settings, when already read); a student that did not pass the export's gate
+    is refused unless ``allow_ungated``."""
     key = str(Path(folder).resolve())
     with _LOCK:
         if key in _POOL:
             return Checkout(_POOL[key], cold=False)
-        model = load_model(Path(folder), threads, verify)
+        model = load_model(Path(folder), threads, verify, info=info)
         ensure_servable(model.folder, model.manifest, allow_ungated)
         _POOL[key] = model
         return Checkout(model, cold=True)

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
-from pathlib import Path
 
 from functions.runtime.budget import RouteDecision, decide
-from functions.runtime.grounding import Grounding, VocabClasses, constraint_for, resolve_grounding
+from functions.runtime.grounding import Grounding, constraint_for, resolve_grounding
 from functions.runtime.guard import GuardReport, check
 from functions.runtime.kv_generate import Generation, KVCacheDecoder
 from functions.runtime.loops import before_loop, looping, whole_sentences
-from functions.runtime.model import LocalModel
+from functions.runtime.model import SCANS, LocalModel
 from functions.runtime.sampling import SamplingParams
 
 
@@ -36,22 +34,6 @@ class NeedsEscalation(Exception):
         self.decision = decision
 
 
-def generation_settings(folder: Path) -> dict[str, int]:
-    """The bundle's generation settings with the runtime's defaults filled in; they decide the
-    output, so the response cache key is built from exactly this."""
-    config = json.loads((Path(folder) / "generation_config.json").read_text())
-    return {
-        "max_new_tokens": int(config["max_new_tokens"]),
-        "no_repeat_ngram": int(config.get("no_repeat_ngram_size", 0)),  # off: see loops.py for why
-    }
-
-
-# The vocabulary scan (~0.13 s) runs on this thread beside the prefill, which releases the GIL:
-# a constraint is first needed at the first decode step, so a cold start does not wait for it.
-_SCANS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="grounding")
-_VOCAB: dict[str, Future[VocabClasses]] = {}  # per bundle version: the warm pool keeps models, not Summarizers
-
-
 class _Deferred:
     """A constraint still being built; it is resolved when decoding first consults it."""
 
@@ -70,9 +52,8 @@ class Summarizer:
         self.model = model
         self.grounding = grounding  # the deployment's default; each call may override it
         self.decoder = KVCacheDecoder(model.session, model.manifest.num_kv_heads, model.manifest.head_dim)
-        settings = generation_settings(model.folder)
-        self.max_new_tokens = settings["max_new_tokens"]
-        self.sampling = SamplingParams(no_repeat_ngram=settings["no_repeat_ngram"])
+        self.max_new_tokens = model.generation.max_new_tokens
+        self.sampling = SamplingParams(no_repeat_ngram=model.generation.no_repeat_ngram)
         self.stop_ids = list(model.manifest.eos_token_ids)
 
     def route(self, article: str, max_new_tokens: int | None = None) -> tuple[list[int], RouteDecision]:
@@ -107,20 +88,14 @@ class Summarizer:
         mode = resolve_grounding(grounding, self.grounding)
         if mode == "off":
             return None
-        vocab, tokenizer = self._vocab().result(), self.model.tokenizer
+        vocab, tokenizer = self.model.vocab().result(), self.model.tokenizer
         return constraint_for(mode, tokenizer, vocab, article, tokenizer.encode(article).ids)
-
-    def _vocab(self) -> Future[VocabClasses]:
-        version = self.model.manifest.version
-        if version not in _VOCAB:
-            _VOCAB[version] = _SCANS.submit(VocabClasses.of, self.model.tokenizer)
-        return _VOCAB[version]
 
     def _deferred(self, article: str, grounding: Grounding | None) -> _Deferred | None:
         if resolve_grounding(grounding, self.grounding) == "off":
             return None
-        self._vocab()
-        return _Deferred(_SCANS.submit(self.constraint, article, grounding))
+        self.model.vocab()
+        return _Deferred(SCANS.submit(self.constraint, article, grounding))
 
     def batch(
         self,

@@ -104,7 +104,7 @@ def test_a_cache_bucket_that_denies_writes_still_delivers_and_counts_it(make_app
 
 
 def test_the_bundle_is_fetched_from_s3_once_and_verified(make_app, bucket, student_dir, tmp_path):
-    from functions.runtime.manifest import read_manifest
+    from functions.runtime.bundle import read_manifest
     from model_export.bundle_writer import publish
 
     uri = publish(student_dir, read_manifest(student_dir), f"s3://{bucket}/models")
@@ -120,7 +120,7 @@ def test_the_bundle_is_fetched_from_s3_once_and_verified(make_app, bucket, stude
 def test_a_tampered_bundle_in_s3_is_refused_naming_the_file(make_app, bucket, student_dir, tmp_path):
     import pytest
 
-    from functions.runtime.manifest import BundleError, read_manifest
+    from functions.runtime.bundle import BundleError, read_manifest
     from model_export.bundle_writer import publish
 
     uri = publish(student_dir, read_manifest(student_dir), f"s3://{bucket}/models")
@@ -150,8 +150,8 @@ def test_summary_ready_reaches_an_eventbridge_bus(make_app, bucket):
 def test_unsafe_names_in_a_published_manifest_are_refused(bucket, student_dir, tmp_path):
     import pytest
 
-    from functions.runtime.fetch import fetch_bundle
-    from functions.runtime.manifest import BundleError, read_manifest
+    from functions.bundle_fetch import fetch_bundle
+    from functions.runtime.bundle import BundleError, read_manifest
 
     s3 = boto3.client("s3")
     manifest = read_manifest(student_dir)
@@ -168,8 +168,8 @@ def test_unsafe_names_in_a_published_manifest_are_refused(bucket, student_dir, t
 
 
 def test_a_corrupt_cached_copy_is_fetched_again(bucket, student_dir, tmp_path):
-    from functions.runtime.fetch import fetch_bundle
-    from functions.runtime.manifest import read_manifest, verify_bundle
+    from functions.bundle_fetch import fetch_bundle
+    from functions.runtime.bundle import read_manifest, verify_bundle
     from model_export.bundle_writer import publish
 
     s3 = boto3.client("s3")

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from functions.cli import main
+from functions.runtime.bundle import BundleError, read_manifest, sha256_file
 from functions.runtime.kv_generate import KVCacheDecoder
-from functions.runtime.manifest import BundleError, read_manifest, sha256_file
 from functions.runtime.model import load_model, open_session
 from functions.runtime.summarize import Summarizer
 from model_export.pipeline import QUANTIZATION

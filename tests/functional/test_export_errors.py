@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from functions.cli import main
+from functions.runtime.bundle import GenerationSettings
 from model_export.bundle_writer import write_bundle
 from model_export.errors import ExportError
 
@@ -60,7 +61,7 @@ def test_a_failed_bundle_write_leaves_neither_half_bundle_nor_temp(tmp_path, tin
 
     monkeypatch.setattr(bw, "sha256_file", boom)
     with pytest.raises(ExportError):
-        write_bundle(target, src, src / "tokenizer.json", PromptTemplate(), {"max_new_tokens": 1}, {})
+        write_bundle(target, src, src / "tokenizer.json", PromptTemplate(), GenerationSettings(1), {})
     assert list((tmp_path / "bundles").iterdir()) == []
 
 

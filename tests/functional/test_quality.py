@@ -10,7 +10,7 @@ from functions.cli import _servable_or_teacher, main
 from functions.config import Settings
 from functions.handlers import router
 from functions.local_invoke import LocalContext, sqs_event
-from functions.runtime.manifest import BundleError, read_manifest
+from functions.runtime.bundle import BundleError, read_manifest
 from model_export.bundle_writer import record_metrics
 from tests.factories import long_item, news_item
 

@@ -17,7 +17,7 @@ def test_before_snapshot_loads_the_pool_and_generates(tiny_export, make_app):
 def test_before_snapshot_fetches_a_bundle_given_by_uri(make_app, aws, student_dir, tmp_path):
     import boto3
 
-    from functions.runtime.manifest import read_manifest
+    from functions.runtime.bundle import read_manifest
     from model_export.bundle_writer import publish
 
     boto3.client("s3").create_bucket(Bucket="snap-bundles")

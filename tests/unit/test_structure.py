@@ -42,3 +42,16 @@ def test_the_functions_never_import_the_ops_tools_outside_the_cli():
         if path.name != "cli.py" and any(name.split(".")[0] == "ops" for name in _imports(path))
     }
     assert not reaching, reaching
+
+
+def test_the_gpu_endpoint_stands_on_the_runtime_and_the_shared_contracts_only():
+    """The endpoint is its own deployable: nothing from the Lambda side (handlers, pipeline,
+    escalation client, cache, parsing)."""
+    shared = ("functions.runtime", "functions.schemas", "functions.config", "functions.results", "functions.endpoint")
+    reaching = {
+        f"{path.name}: {name}"
+        for path in (RUNTIME.parent / "endpoint").glob("*.py")
+        for name in _imports(path)
+        if name.startswith("functions") and not name.startswith(shared)
+    }
+    assert not reaching, reaching

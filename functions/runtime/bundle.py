@@ -1,17 +1,30 @@
-"""The bundle manifest and its verification.
+"""The bundle, written once: its file names, its manifest and their verification, its
+generation settings, where the export puts it and how a published one is addressed.
 
-Tokenizer drift is the first failure operators of such systems meet: a bundle whose
-tokenizer or weights changed after export must be refused, naming the file.
+The export writes a bundle and the runtime reads it only through this module. Tokenizer drift
+is the first failure operators of such systems meet: a bundle whose tokenizer or weights changed
+after export must be refused, naming the file.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-MANIFEST = "manifest.json"
+MANIFEST = "manifest.json"  # lists every other file's sha256; written last, it marks a bundle complete
+MODEL = "model.onnx"
+GRAPH_FILES = (MODEL, "model.onnx.data", "genai_config.json")  # as the ONNX builder writes them
+TOKENIZER = "tokenizer.json"
+PROMPT_TEMPLATE = "prompt_template.json"
+GENERATION = "generation_config.json"
+
+BUNDLES_DIR = Path("build/bundles")  # where `newsburst export` writes ...
+STUDENT_DIR = BUNDLES_DIR / "student"  # ... the Lambda's bundle
+TEACHER_DIR = BUNDLES_DIR / "teacher"  # ... and the GPU endpoint's
 
 
 class BundleError(RuntimeError):
@@ -91,7 +104,54 @@ def verify_bundle(folder: Path, manifest: Manifest) -> None:
             raise BundleError(f"bundle {folder}: file {name} listed in the manifest is missing")
         if sha256_file(path) != expected:
             raise BundleError(f"bundle {folder}: checksum mismatch for {name} (the file changed after export)")
-    if manifest.files.get("tokenizer.json") != manifest.tokenizer_sha256:
-        raise BundleError(f"bundle {folder}: tokenizer.json does not match the manifest's tokenizer_sha256")
+    if manifest.files.get(TOKENIZER) != manifest.tokenizer_sha256:
+        raise BundleError(f"bundle {folder}: {TOKENIZER} does not match the manifest's tokenizer_sha256")
     if content_version(manifest.files) != manifest.version:
         raise BundleError(f"bundle {folder}: manifest version does not match its file checksums")
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """The bundle's generation settings; they decide the output, so the response cache key is
+    built from exactly these."""
+
+    max_new_tokens: int
+    no_repeat_ngram: int = 0  # off by default: see loops.py for why
+
+    def to_json(self) -> dict[str, int]:
+        return {"max_new_tokens": self.max_new_tokens, "no_repeat_ngram_size": self.no_repeat_ngram}
+
+
+def read_generation(folder: Path) -> GenerationSettings:
+    try:
+        config = json.loads((Path(folder) / GENERATION).read_text())
+        return GenerationSettings(int(config["max_new_tokens"]), int(config.get("no_repeat_ngram_size", 0)))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise BundleError(f"bundle {folder}: unreadable {GENERATION} ({exc})") from None
+
+
+@dataclass(frozen=True)
+class BundleInfo:
+    """What a bundle says about itself, read once per container: the response cache key needs
+    it before the model loads, and the load reuses it."""
+
+    folder: Path
+    manifest: Manifest
+    generation: GenerationSettings
+
+
+def read_bundle(folder: Path) -> BundleInfo:
+    folder = Path(folder)
+    return BundleInfo(folder, read_manifest(folder), read_generation(folder))
+
+
+def parse_s3_uri(uri: str) -> tuple[str, str]:
+    """(bucket, prefix without slashes) of ``s3://bucket[/prefix]``, where bundles are published."""
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    if not uri.startswith("s3://") or not bucket:
+        raise BundleError(f"a bundle location is s3://bucket/prefix/, got {uri!r}")
+    return bucket, prefix.strip("/")
+
+
+def published_key(prefix: str, name: str) -> str:
+    return f"{prefix}/{name}" if prefix else name

@@ -1,5 +1,7 @@
 """Fetch a published bundle from S3 into local disk (Lambda: /tmp) once per container.
 
+Lambda-side code: the GPU endpoint gets its bundle from SageMaker's model data instead.
+
 The Lambda zip limit (250 MB unzipped) holds the runtime dependencies but not them plus the
 bundle, so a deployment can keep the bundle in S3 (where ``newsburst export --publish`` puts
 it) and fetch it in the init phase; with SnapStart the fetch happens before the snapshot.
@@ -18,15 +20,7 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
-from functions.runtime.manifest import MANIFEST, BundleError, Manifest, verify_bundle
-
-
-def parse_s3_uri(uri: str) -> tuple[str, str]:
-    if not uri.startswith("s3://") or "/" not in uri[5:]:
-        raise BundleError(f"bundle URI must be s3://bucket/prefix/, got {uri!r}")
-    bucket, _, prefix = uri[5:].partition("/")
-    return bucket, prefix.strip("/")
-
+from functions.runtime.bundle import MANIFEST, BundleError, Manifest, parse_s3_uri, published_key, verify_bundle
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")  # one plain file name: no folders, no "..", no absolutes
 
@@ -42,7 +36,10 @@ def fetch_bundle(s3, uri: str, root: Path) -> Path:
     """The local folder holding the bundle at ``uri``, every file verified against the manifest;
     downloads it unless a verified copy is already there (a corrupt one is fetched again)."""
     bucket, prefix = parse_s3_uri(uri)
-    key = lambda name: f"{prefix}/{name}" if prefix else name  # noqa: E731
+
+    def key(name: str) -> str:
+        return published_key(prefix, name)
+
     try:
         manifest = Manifest.model_validate_json(s3.get_object(Bucket=bucket, Key=key(MANIFEST))["Body"].read())
     except (ClientError, BotoCoreError) as exc:
