@@ -22,7 +22,7 @@ BUNDLE_HELP = f"bundle folder (default: NEWSBURST_BUNDLE_DIR or {STUDENT_DIR})"
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from model_export.pipeline import run_export
+    from model_export.export import run_export
     from model_export.profiles import get_profile
 
     report = run_export(
@@ -83,10 +83,10 @@ def _cmd_summarize(args: argparse.Namespace) -> int:
     import time
 
     from functions.parsing import BadInput, parse_item
-    from functions.results import summary_result
     from functions.runtime.grounding import resolve_grounding
     from functions.runtime.model import load_model
     from functions.runtime.summarize import NeedsEscalation, Summarizer
+    from functions.summary_result import summary_result
 
     default = _settings(args).grounding
     summarize = Summarizer(load_model(args.bundle), default)

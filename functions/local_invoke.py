@@ -84,5 +84,5 @@ def invoke(event: dict, settings: Settings) -> tuple[str, dict]:
         from functions.handlers import router
 
         router.use(App.from_settings(settings))
-        kind, _ = router.route(event)
+        kind, _ = router.handler_for(event)
         return kind, router.handler(event, LocalContext())

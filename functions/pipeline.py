@@ -20,14 +20,14 @@ from functions.config import Settings
 from functions.deadline import NEVER, Deadline, DeadlineReached, within
 from functions.escalation.client import EndpointClient, EndpointLate, EndpointUnavailable
 from functions.notify import Notifier
-from functions.results import summary_result
-from functions.runtime.budget import RouteDecision
 from functions.runtime.cascade import LOW_CONFIDENCE, needs_teacher
+from functions.runtime.escalation_rule import RouteDecision
 from functions.runtime.extractive import lead
 from functions.runtime.grounding import Grounding, resolve_grounding
 from functions.runtime.pool import Checkout
 from functions.runtime.summarize import NeedsEscalation, Summarizer, Summary
 from functions.schemas import NewsItem, SummaryReady, SummaryResult, Timings
+from functions.summary_result import summary_result
 
 FALLBACK_MODEL = "lead-3"
 OVER_BUDGET = "over_budget"

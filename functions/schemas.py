@@ -5,10 +5,15 @@ secret header). Both sides import it; neither imports the other."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from functions.runtime.grounding import Grounding
+
+# Where a summary came from: this function's model, the escalation endpoint, the response cache,
+# or the extractive fallback (lead sentences) when neither model could answer
+Route = Literal["local", "escalate", "cache", "fallback"]
 
 MAX_BODY_CHARS = 60_000  # ~15k tokens: beyond even the GPU endpoint's 8k window is refused up front
 MAX_TITLE_CHARS = 500
@@ -66,7 +71,7 @@ class SummaryResult(BaseModel):
     id: str
     summary: str
     model_version: str
-    route: str  # "local" | "escalate" | "cache"
+    route: Route
     cache_hit: bool = False
     escalated: bool = False
     escalation_reason: str | None = None  # "over_budget" | "low_confidence" (the cascade)
@@ -99,7 +104,7 @@ class SummaryReady(BaseModel):
     summary: str
     source_url: str | None
     model_version: str
-    route: str
+    route: Route
     cache_hit: bool
     fallback: bool
     escalated: bool

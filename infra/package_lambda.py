@@ -20,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from functions.runtime.bundle import MANIFEST, STUDENT_DIR  # noqa: E402
 from functions.tables import emit  # noqa: E402
 
 LIMIT_MB = 250
@@ -53,11 +54,12 @@ def main() -> int:
         help="target interpreter (Lambda: 3.12); the smoke test runs only for this interpreter's",
     )
     parser.add_argument("--out", type=Path, default=ROOT / "build/lambda/package")
-    parser.add_argument(
-        "--with-bundle",
-        type=Path,
-        default=ROOT / "build/bundles/student",
-        help="bundle to size beside the package ",
+    bundle = parser.add_mutually_exclusive_group()
+    bundle.add_argument(
+        "--bundle", type=Path, default=ROOT / STUDENT_DIR, help=f"bundle shipped in the package (default {STUDENT_DIR})"
+    )
+    bundle.add_argument(
+        "--no-bundle", action="store_true", help="no bundle: the function fetches one (NEWSBURST_BUNDLE_URI)"
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -78,7 +80,7 @@ def main() -> int:
     shutil.copytree(ROOT / "functions", args.out / "functions", ignore=shutil.ignore_patterns("__pycache__"))
     code_and_deps = size_mb(args.out)
     if not args.no_bundle:
-        if not (args.bundle / "manifest.json").exists():
+        if not (args.bundle / MANIFEST).exists():
             raise SystemExit(f"no bundle in {args.bundle}: run `make bundle` first, or pass --no-bundle")
         shutil.copytree(args.bundle, args.out / "bundle")
     package = size_mb(args.out)

@@ -82,7 +82,7 @@ def summarize_rows(
     None when ``summarizer`` is the teacher itself."""
     run = Run()
     for i, article in enumerate(tqdm(articles, desc=f"{label} ({mode})", unit="article", leave=False)):
-        if summarizer.route(article)[1].route == "escalate":
+        if summarizer.decide(article)[1].route == "escalate":
             if escalation is None:
                 run.add(lead(article), None, math.nan)
             else:

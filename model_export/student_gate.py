@@ -71,7 +71,7 @@ def student_gate(
     max_escalated_share: float,
     cache_dir: Path | None = None,
 ) -> StudentGate:
-    local = [i for i, a in enumerate(articles) if student.route(a)[1].route == "local"]
+    local = [i for i, a in enumerate(articles) if student.decide(a)[1].route == "local"]
     arts, refs = [articles[i] for i in local], [references[i] for i in local]
     t_run = teacher_run(teacher, arts, "spans", cache_dir)
     s_run = summarize_rows(student, arts, "spans", "gate student", t_run)  # no NLL scoring: not gated on

@@ -32,7 +32,7 @@ def tokenizer(teacher_source):
 
 @pytest.fixture(scope="session")
 def tiny_export(tmp_path_factory, teacher_source):
-    from model_export.pipeline import run_export
+    from model_export.export import run_export
     from model_export.profiles import get_profile
 
     out = tmp_path_factory.mktemp("bundles")

@@ -31,8 +31,7 @@ from starlette.routing import Route
 
 from functions.config import EndpointSettings
 from functions.endpoint.batcher import DeadlineExceeded, DynamicBatcher, OnToken, Overloaded
-from functions.results import summary_result
-from functions.runtime.budget import RouteDecision
+from functions.runtime.escalation_rule import RouteDecision
 from functions.runtime.grounding import resolve_grounding
 from functions.runtime.model import LocalModel, load_model
 from functions.runtime.snapstart import WARMUP_ARTICLE
@@ -46,6 +45,7 @@ from functions.schemas import (
     NewsItem,
     describe,
 )
+from functions.summary_result import summary_result
 
 log = logging.getLogger("newsburst.endpoint")
 MAX_BODY = 64 * MAX_REQUEST_BYTES
@@ -97,7 +97,7 @@ class Endpoint:
 
     def over_budget(self, request: EndpointRequest) -> str | None:
         for item in request.items:
-            _, decision = self.summarizer.route(item.body, request.parameters.max_new_tokens)
+            _, decision = self.summarizer.decide(item.body, request.parameters.max_new_tokens)
             if decision.route == "escalate":
                 return f"item {item.id}: {decision.needed} tokens exceed this model's {decision.budget}"
         return None

@@ -20,7 +20,7 @@ class UnknownEvent(ValueError):
     pass
 
 
-def route(event: object) -> tuple[str, Handler]:
+def handler_for(event: object) -> tuple[str, Handler]:
     """The handler for an event, by the shape AWS gives each trigger."""
     if not isinstance(event, dict):
         raise UnknownEvent(f"an event must be a JSON object, not {type(event).__name__}")
@@ -59,7 +59,7 @@ def use(new_app: App) -> None:
 
 def handler(event: dict, context) -> dict:
     current = app()
-    kind, handle = route(event)
+    kind, handle = handler_for(event)
 
     @current.logger.inject_lambda_context(clear_state=True)
     @current.tracer.capture_lambda_handler(capture_response=False)  # responses hold summaries

@@ -6,7 +6,8 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from functions.runtime.budget import RouteDecision, decide
+from functions.runtime import escalation_rule
+from functions.runtime.escalation_rule import RouteDecision
 from functions.runtime.grounding import Grounding, constraint_for, resolve_grounding
 from functions.runtime.guard import GuardReport, check
 from functions.runtime.kv_generate import Generation, KVCacheDecoder
@@ -56,9 +57,11 @@ class Summarizer:
         self.sampling = SamplingParams(no_repeat_ngram=model.generation.no_repeat_ngram)
         self.stop_ids = list(model.manifest.eos_token_ids)
 
-    def route(self, article: str, max_new_tokens: int | None = None) -> tuple[list[int], RouteDecision]:
+    def decide(self, article: str, max_new_tokens: int | None = None) -> tuple[list[int], RouteDecision]:
+        """The prompt's tokens and where they run: here, or escalated (the escalation rule)."""
         ids = self.model.encode_prompt(article)
-        return ids, decide(len(ids), max_new_tokens or self.max_new_tokens, self.model.manifest.local_token_budget)
+        budget = self.model.manifest.local_token_budget
+        return ids, escalation_rule.decide(len(ids), max_new_tokens or self.max_new_tokens, budget)
 
     def __call__(
         self,
@@ -69,7 +72,7 @@ class Summarizer:
         stop_strings: Sequence[str] = (),
         grounding: Grounding | None = None,
     ) -> Summary:
-        ids, decision = self.route(article, max_new_tokens)
+        ids, decision = self.decide(article, max_new_tokens)
         if decision.route == "escalate":
             raise NeedsEscalation(decision)
         gen = self.decoder.generate(
@@ -108,7 +111,7 @@ class Summarizer:
         """Summarize the articles that fit in one batched generation; the rest come back as
         their ``escalate`` decision, in input order. ``grounding``: one mode, or one per article."""
         modes = [grounding] * len(articles) if grounding is None or isinstance(grounding, str) else list(grounding)
-        routed = [self.route(a, max_new_tokens) for a in articles]
+        routed = [self.decide(a, max_new_tokens) for a in articles]
         local = [i for i, (_, d) in enumerate(routed) if d.route == "local"]
         out: list[Summary | RouteDecision] = [d for _, d in routed]
         if local:

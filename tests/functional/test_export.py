@@ -13,7 +13,7 @@ from functions.runtime.bundle import BundleError, read_manifest, sha256_file
 from functions.runtime.kv_generate import KVCacheDecoder
 from functions.runtime.model import load_model, open_session
 from functions.runtime.summarize import Summarizer
-from model_export.pipeline import QUANTIZATION
+from model_export.export import QUANTIZATION
 from tests.conftest import CACHE, ROOT
 
 EXPECTED_FILES = {

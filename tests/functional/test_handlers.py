@@ -136,7 +136,7 @@ def test_unknown_event_shapes_are_refused_clearly():
 
     for event in ({"hello": "world"}, [1], {"Records": [{"eventSource": "aws:kinesis"}]}):
         with pytest.raises(router.UnknownEvent, match="event"):
-            router.route(event)
+            router.handler_for(event)
 
 
 def test_logs_and_metrics_carry_ids_but_never_article_text_or_secrets(make_app, capsys):

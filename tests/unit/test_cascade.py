@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from functions.runtime.budget import decide
 from functions.runtime.cascade import needs_teacher
+from functions.runtime.escalation_rule import decide
 from functions.runtime.guard import GuardReport
 from functions.runtime.kv_generate import Generation
 from functions.runtime.summarize import Summary

@@ -47,7 +47,13 @@ def test_the_functions_never_import_the_ops_tools_outside_the_cli():
 def test_the_gpu_endpoint_stands_on_the_runtime_and_the_shared_contracts_only():
     """The endpoint is its own deployable: nothing from the Lambda side (handlers, pipeline,
     escalation client, cache, parsing)."""
-    shared = ("functions.runtime", "functions.schemas", "functions.config", "functions.results", "functions.endpoint")
+    shared = (
+        "functions.runtime",
+        "functions.schemas",
+        "functions.config",
+        "functions.summary_result",
+        "functions.endpoint",
+    )
     reaching = {
         f"{path.name}: {name}"
         for path in (RUNTIME.parent / "endpoint").glob("*.py")

@@ -1,4 +1,4 @@
-from functions.runtime.budget import decide
+from functions.runtime.escalation_rule import decide
 
 
 def test_fits_the_budget_exactly_stays_local():
