@@ -48,5 +48,5 @@ class FolderDeadLetters(DeadLetters):
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def put(self, letter: DeadLetter) -> None:
-        name = f"{int(time.time() * 1000)}-{uuid.uuid4().hex[:8]}.json"
+        name = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.json"  # sorts in arrival order
         (self.folder / name).write_text(letter.to_json())

@@ -33,5 +33,5 @@ class FolderHandoff(Handoff):
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def put(self, item: NewsItem) -> None:
-        name = f"{int(time.time() * 1000)}-{uuid.uuid4().hex[:8]}.json"
+        name = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.json"  # sorts in arrival order
         (self.folder / name).write_text(item.model_dump_json(exclude_none=True))
