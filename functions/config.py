@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from functions.runtime.bundle import STUDENT_DIR
@@ -82,6 +82,13 @@ class Settings(BaseSettings):
     # Observability (Powertools)
     service_name: str = "newsburst"
     metrics_namespace: str = "Newsburst"
+    # set by Lambda itself: on-demand | provisioned-concurrency | snap-start
+    initialization_type: str = Field("on-demand", validation_alias="AWS_LAMBDA_INITIALIZATION_TYPE")
+
+    # The deployment's PreTraffic check (functions/deploy_check.py): the new version to try, and
+    # the slowest answer it accepts
+    check_function: str | None = None
+    check_max_ms: float = 15_000.0
 
 
 class EndpointSettings(BaseSettings):

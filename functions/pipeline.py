@@ -265,6 +265,7 @@ class Pipeline:
             self.logger.warning("escalation late", extra={"item_ids": [i.id for i in items], "error": str(exc)})
             return [ItemFailure(i.id, str(exc), retryable=True, late=True) for i in items]
         except EndpointUnavailable as exc:
+            self.metrics.add_metric("EscalationFailed", MetricUnit.Count, len(items))
             self.logger.warning("escalation failed", extra={"item_ids": [i.id for i in items], "error": str(exc)})
             return [self._fallback(i, f"GPU endpoint unavailable: {exc}", start, escalated=True) for i in items]
         elapsed = round((time.perf_counter() - start) * 1000, 2)
@@ -318,6 +319,9 @@ class Pipeline:
         except Exception as exc:  # SNS/EventBridge/disk, or too late: the summary is cached, a retry is cheap
             self.metrics.add_metric("NotifyFailed", MetricUnit.Count, 1)
             return ItemFailure(item.id, f"notification failed: {type(exc).__name__}", True)
+        self.metrics.add_metric("Summarized", MetricUnit.Count, 1)  # the denominator of the rollout's rate alarms
+        if outcome.faithfulness.flagged:
+            self.metrics.add_metric("Flagged", MetricUnit.Count, 1)
         self.logger.info(
             "summary ready",
             extra={"item_id": item.id, "route": outcome.route, "flagged": outcome.faithfulness.flagged},
