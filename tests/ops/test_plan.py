@@ -49,9 +49,10 @@ def test_the_busy_window_is_read_around_the_clock():
             {"WarmPool": "provisioned", "ProvisionedMin": "2", "ProvisionedMax": "9", "ProvisionedUtilization": "0.70"},
         ),
         (
-            Scheduled(0, 4, (22 * 3600.0, 26 * 3600.0)),
+            Scheduled(1, 4, (22 * 3600.0, 26 * 3600.0)),
             {
                 "WarmPool": "provisioned",
+                "ProvisionedMin": "1",
                 "ScheduledMin": "4",
                 "ScheduleStart": "cron(0 22 * * ? *)",
                 "ScheduleEnd": "cron(0 2 * * ? *)",
