@@ -26,6 +26,9 @@ def test_the_burst_bench_runs_both_modes_and_both_caches(student_dir):
 def test_the_lambda_package_imports_and_summarizes_alone(student_dir, tmp_path):
     result = _run("infra/package_lambda.py", "--bundle", str(student_dir), "--out", str(tmp_path / "pkg"))
     assert result["fits"] and result["smoke"] == {"tokens": 4, "torch": False, "transformers": False}
+    assert result["bytecode"] and result["bytecode_mb"] > 0  # shipped: /var/task is read-only on Lambda
+    assert list((tmp_path / "pkg" / "functions" / "__pycache__").glob("app.cpython-*.pyc"))
+    assert {"import_s_from_source", "import_s_compiled"} <= result.keys()  # the figures, measured (speed: bench)
     assert (tmp_path / "pkg" / "functions" / "handlers" / "router.py").exists()
     bare = _run("infra/package_lambda.py", "--no-bundle", "--out", str(tmp_path / "bare"))
     assert bare["smoke"] == {} and not (tmp_path / "bare" / "bundle").exists()
