@@ -32,3 +32,47 @@ def test_the_lambda_package_imports_and_summarizes_alone(student_dir, tmp_path):
     assert (tmp_path / "pkg" / "functions" / "handlers" / "router.py").exists()
     bare = _run("infra/package_lambda.py", "--no-bundle", "--out", str(tmp_path / "bare"))
     assert bare["smoke"] == {} and not (tmp_path / "bare" / "bundle").exists()
+
+
+SNAPSTART_INIT = """
+import json, sys
+import functions.handlers.router as router  # Lambda's INIT: NEWSBURST_PRELOAD fetches and loads the bundle
+from functions.local_invoke import LocalContext, eventbridge_event
+from functions.runtime import snapstart
+generation = snapstart.before_snapshot(lambda: router.app().engine()[0])  # what SnapStart runs before the snapshot
+snapstart.after_restore()
+out = router.handler(eventbridge_event(json.load(open(sys.argv[1]))), LocalContext())
+print(json.dumps({"warm_tokens": generation.prompt_tokens, "status": out["items"][0]["status"],
+                  "bundle": str(router.app().bundle_dir)}))
+"""
+
+
+def test_a_package_without_a_bundle_fetches_it_from_s3_at_init_and_serves_after_restore(student_dir, aws, tmp_path):
+    """The deployed shape of BundleUri + SnapStart: the package alone on sys.path, the bundle in S3."""
+    import boto3
+
+    from functions.runtime.bundle import read_manifest
+    from model_export.bundle_writer import publish
+
+    _run("infra/package_lambda.py", "--no-bundle", "--out", str(tmp_path / "pkg"))
+    boto3.client("s3").create_bucket(Bucket="deploy-models")
+    uri = publish(student_dir, read_manifest(student_dir), "s3://deploy-models/newsburst")
+    env = {
+        **aws,
+        "PYTHONPATH": f"{tmp_path / 'pkg'}:{tmp_path / 'pkg-runtime-provided'}",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "NEWSBURST_BUNDLE_URI": uri,
+        "NEWSBURST_BUNDLE_DIR": str(tmp_path / "not-there"),
+        "NEWSBURST_BUNDLE_CACHE_DIR": str(tmp_path / "tmp-bundles"),
+        "NEWSBURST_PRELOAD": "true",
+        "NEWSBURST_CACHE_DIR": str(tmp_path / "cache"),
+        "NEWSBURST_OUTBOX_PATH": str(tmp_path / "outbox.jsonl"),
+        "NEWSBURST_DEAD_LETTER_DIR": str(tmp_path / "dlq"),
+    }
+    item = ROOT / "events" / "news" / "lee-170.json"
+    out = subprocess.run([sys.executable, "-S", "-c", SNAPSTART_INIT, str(item)], env=env, capture_output=True,
+                         text=True, timeout=300)  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    result = json.loads(out.stdout.splitlines()[-1])
+    assert result["warm_tokens"] > 20 and result["status"] == "summarized"
+    assert result["bundle"] == str(tmp_path / "tmp-bundles" / read_manifest(student_dir).version)
