@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 BUNDLE := build/bundles/student/manifest.json
 
-.PHONY: demo test install bundle release eval bench warmpool loadtest lambda-package serve-gpu clean
+.PHONY: demo test install bundle release eval bench warmpool loadtest lambda-package deploy serve-gpu clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,13 @@ loadtest: $(BUNDLE)
 
 lambda-package: $(BUNDLE)
 	$(BIN)/python infra/package_lambda.py
+
+# docs/deploy.md: BUNDLE_URI (from `newsburst export --publish`) and any other parameter overrides in
+# PARAMS, e.g. make deploy BUNDLE_URI=s3://models/newsburst/student/abc/ PARAMS="WarmPool=warmers WarmerCount=4"
+deploy: | $(STAMP)
+	$(BIN)/python infra/package_lambda.py --no-bundle
+	sam build --template-file infra/template.yaml
+	sam deploy --guided --parameter-overrides BundleUri=$(BUNDLE_URI) $(PARAMS)
 
 serve-gpu: $(BUNDLE)
 	$(BIN)/newsburst serve-gpu --bundle build/bundles/teacher --host 127.0.0.1 --port 8080
