@@ -70,9 +70,9 @@ lambda-package: $(BUNDLE)
 # docs/deploy.md: BUNDLE_URI (from `newsburst export --publish`) and any other parameter overrides in
 # PARAMS, e.g. make deploy BUNDLE_URI=s3://models/newsburst/student/abc/ PARAMS="WarmPool=warmers WarmerCount=4"
 deploy: | $(STAMP)
-	$(BIN)/python infra/package_lambda.py --no-bundle
+	$(BIN)/python infra/package_lambda.py --no-bundle --bundle-uri $(BUNDLE_URI)
 	sam build --template-file infra/template.yaml
-	sam deploy --guided --parameter-overrides BundleUri=$(BUNDLE_URI) $(PARAMS)
+	sam deploy --guided --parameter-overrides BundleUri=$(BUNDLE_URI) ReleaseId=$$(cat build/lambda/release_id) $(PARAMS)
 
 serve-gpu: $(BUNDLE)
 	$(BIN)/newsburst serve-gpu --bundle build/bundles/teacher --host 127.0.0.1 --port 8080

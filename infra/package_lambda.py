@@ -16,6 +16,7 @@ entry point is measured here with and without it.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import shutil
 import statistics
 import subprocess
@@ -26,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from functions.runtime.bundle import MANIFEST, STUDENT_DIR  # noqa: E402
+from functions.runtime.bundle import MANIFEST, STUDENT_DIR, sha256_file  # noqa: E402
 from functions.tables import emit  # noqa: E402
 
 LIMIT_MB = 250
@@ -76,6 +77,15 @@ def import_seconds(package: Path, runtime: Path, runs: int = 3) -> float:
     return statistics.median(runs_s)
 
 
+def release_id(package: Path, bundle_uri: str) -> str:
+    """The template's ReleaseId: changes with any file of the package and with the bundle URI, so
+    that either publishes a new version (SAM hashes the function's environment unresolved)."""
+    digest = hashlib.sha256(bundle_uri.encode())
+    for path in sorted(p for p in package.rglob("*") if p.is_file()):
+        digest.update(f"{path.relative_to(package)}={sha256_file(path)}\n".encode())
+    return digest.hexdigest()[:16]
+
+
 def size_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
 
@@ -94,6 +104,9 @@ def main() -> int:
     )
     bundle.add_argument(
         "--no-bundle", action="store_true", help="no bundle: the function fetches one (NEWSBURST_BUNDLE_URI)"
+    )
+    parser.add_argument(
+        "--bundle-uri", default="", help="the BundleUri the stack will fetch: part of the release id (see --help)"
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -139,6 +152,8 @@ def main() -> int:
     if here:
         imports["import_s_compiled"] = round(import_seconds(args.out, runtime), 3)
     package = size_mb(args.out)
+    release = release_id(args.out, args.bundle_uri)
+    (args.out.parent / "release_id").write_text(release + "\n")
     if here and not args.no_bundle:
         # -S: no site-packages at all, so only the package, the stdlib and what the Lambda
         # runtime provides (boto3) can satisfy imports.
@@ -165,11 +180,14 @@ def main() -> int:
         "fits": package <= LIMIT_MB,
         "smoke": smoke,
         "bytecode": interpreter is not None,
+        "release_id": release,
         **imports,
     }
     emit(result, rows, args.json, f"Lambda package in {args.out} (limit {LIMIT_MB} MB unzipped)")
     if not args.json and smoke:
         print(f"smoke test with only the package on sys.path: {smoke}")
+    if not args.json:
+        print(f"ReleaseId={release} (for sam deploy; also in {args.out.parent / 'release_id'})")
     if not args.json and imports:
         print(f"import functions.handlers.router, read-only package: {imports['import_s_from_source']} s from "
               f"source, {imports['import_s_compiled']} s with the shipped bytecode")  # fmt: skip

@@ -32,6 +32,7 @@ def test_the_lambda_package_imports_and_summarizes_alone(student_dir, tmp_path):
     assert (tmp_path / "pkg" / "functions" / "handlers" / "router.py").exists()
     bare = _run("infra/package_lambda.py", "--no-bundle", "--out", str(tmp_path / "bare"))
     assert bare["smoke"] == {} and not (tmp_path / "bare" / "bundle").exists()
+    assert (tmp_path / "release_id").read_text().strip() == bare["release_id"] != result["release_id"]
 
 
 SNAPSTART_INIT = """

@@ -92,7 +92,7 @@ def sam():
             }
 
     def deploy(**parameters) -> Deployed:
-        values = {k: str(v) for k, v in parameters.items()}
+        values = {"ReleaseId": "0123456789abcdef"} | {k: str(v) for k, v in parameters.items()}
         return Deployed(transform(copy.deepcopy(source), values, Policies()), values)
 
     with pytest.MonkeyPatch.context() as mp:
@@ -127,6 +127,18 @@ def test_each_warm_pool_deploys_its_own_resources_and_no_other(sam, pool):
         targets = d.resources["WarmerRule"]["Properties"]["Targets"]
         assert len(targets) == 3 and {t["Arn"]["Ref"] for t in targets} == {"SummarizeFunctionAliaslive"}
         assert d.resources["WarmerPermission"]["Properties"]["FunctionName"] == {"Ref": "SummarizeFunctionAliaslive"}
+
+
+def test_a_new_release_publishes_a_new_version_for_the_canary(sam):
+    """ReleaseId (the package's and the bundle URI's hash) decides the version: a new bundle URI
+    alone would otherwise publish nothing, and the alias would keep serving the old bundle."""
+
+    def versions(**parameters) -> set[str]:
+        return {n for n in sam(**parameters).of_type("AWS::Lambda::Version") if n.startswith("SummarizeFunction")}
+
+    first = versions(BundleUri="s3://models/student/a/", ReleaseId="aaaaaaaaaaaaaaaa")
+    assert first == versions(BundleUri="s3://models/student/b/", ReleaseId="aaaaaaaaaaaaaaaa")  # SAM's blind spot
+    assert first != versions(BundleUri="s3://models/student/b/", ReleaseId="bbbbbbbbbbbbbbbb")
 
 
 def test_the_schedule_is_only_there_when_asked_for(sam):
