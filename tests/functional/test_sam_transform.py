@@ -112,6 +112,8 @@ def test_each_warm_pool_deploys_its_own_resources_and_no_other(sam, pool):
     assert "ProvisionedConcurrencyConfig" not in function  # never on the version (SAM #1296/#1298)
     if pool == "snapstart":
         assert function["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+        assert function["Runtime"] == "python3.12"  # SnapStart for Python needs 3.12+ ...
+        assert function.get("EphemeralStorage", {"Size": 512})["Size"] <= 512  # ... and at most 512 MB of /tmp
     if pool == "provisioned":
         assert alias["ProvisionedConcurrencyConfig"] == {"ProvisionedConcurrentExecutions": {"Ref": "ProvisionedMin"}}
         target = d.resources["ProvisionedScalableTarget"]
