@@ -45,6 +45,7 @@ def against_simfaas(profile: ServiceProfile, seed: int = 0) -> list[dict]:
     from simfaas.SimProcess import ExpSimProcess, SimProcess
 
     rng = np.random.default_rng(seed)
+    np.random.seed(seed)  # simfaas draws its arrivals from numpy's global generator: one run, one answer
     warm, init = profile.service_s[1], profile.init_s
 
     class Drawn(SimProcess):

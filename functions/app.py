@@ -13,7 +13,7 @@ from pathlib import Path
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 from botocore.config import Config
 
 from functions.bundle_fetch import fetch_bundle
@@ -81,9 +81,9 @@ class App:
         checkout = pool.acquire(self.bundle_dir, s.threads, s.verify_bundle, s.allow_ungated, self.bundle)
         if checkout.cold:
             self.metrics.add_metric("ModelLoadSeconds", MetricUnit.Seconds, checkout.model.load_seconds)
-            # cold starts by Lambda's initialization type (on-demand, provisioned-concurrency, snap-start)
-            with single_metric("ModelLoad", MetricUnit.Count, 1, namespace=s.metrics_namespace) as metric:
-                metric.add_dimension("init_type", s.initialization_type)
+            # cold starts by Lambda's initialization type (on-demand, provisioned-concurrency, snap-start):
+            # one metric each, buffered with the rest so nothing is printed outside an invocation
+            self.metrics.add_metric(f"ModelLoad_{s.initialization_type}", MetricUnit.Count, 1)
         return Summarizer(checkout.model, s.grounding), checkout
 
     @cached_property
