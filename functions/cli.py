@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import json
 import logging
 import sys
@@ -328,9 +329,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.set_defaults(func=_cmd_demo)
 
-    from ops.commands import add_commands  # the ops team's warm-pool planner and load test
+    if importlib.util.find_spec("ops") is not None:  # the ops tools are not in the Lambda or GPU images
+        from ops.commands import add_commands
 
-    add_commands(sub)
+        add_commands(sub)
     return parser
 
 
