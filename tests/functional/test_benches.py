@@ -23,6 +23,17 @@ def test_the_burst_bench_runs_both_modes_and_both_caches(student_dir):
     assert all(h["hits"] > 0 for h in result["cache_hit_latency"])
 
 
+def test_the_cold_start_bench_times_the_entry_point_and_breaks_the_runtime_down(student_dir):
+    result = _run("bench/cold_start.py", "--runs", "1", "--bundle", str(student_dir), "--student-hf", "/nonexistent")
+    paths = [r["path"] for r in result["rows"]]
+    assert paths == ["entry point (router.handler, API event)", "runtime only (load + 1 token)"]  # no torch folder
+    entry = result["rows"][0]
+    assert 0 < entry["first_token_s"] <= entry["summary_s"] and entry["x_entry_point"] == 1.0
+    parts = {p["part"]: p["median_s"] for p in result["breakdown"]}
+    assert set(parts) == {"interpreter", "entry_point_imports", "runtime_imports", "session", "tokenizer",
+                          "grounding_setup", "prefill"} and all(v > 0 for v in parts.values())  # fmt: skip
+
+
 def test_the_lambda_package_imports_and_summarizes_alone(student_dir, tmp_path):
     result = _run("infra/package_lambda.py", "--bundle", str(student_dir), "--out", str(tmp_path / "pkg"))
     assert result["fits"] and result["smoke"] == {"tokens": 4, "torch": False, "transformers": False}
