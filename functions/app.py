@@ -7,14 +7,13 @@ handlers. Which backend each part uses is decided here and only here.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import cached_property
 from pathlib import Path
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from botocore.config import Config
 
 from functions.bundle_fetch import fetch_bundle
 from functions.cache.key import ModelFingerprint
@@ -32,14 +31,25 @@ from functions.runtime import pool
 from functions.runtime.bundle import BundleInfo, ensure_servable, read_bundle
 from functions.runtime.summarize import Summarizer
 
-AWS_CALLS = Config(connect_timeout=2, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"})
+# every AWS call bounded (connect, read, attempts); boto3 and botocore.config are imported when a
+# client is first made (~0.15 s), so a container configured without AWS backends never pays for them
+AWS_CALLS = {"connect_timeout": 2, "read_timeout": 5, "retries": {"max_attempts": 2, "mode": "standard"}}
+
+
+class NoTracer:
+    """What the handler asks of Powertools' Tracer, doing nothing: used when tracing is off, so that
+    a cold start does not import the X-Ray SDK for traces nobody collects."""
+
+    @staticmethod
+    def capture_lambda_handler(capture_response: bool = True) -> Callable[[Callable], Callable]:
+        return lambda handler: handler
 
 
 @dataclass
 class App:
     settings: Settings
     logger: Logger
-    tracer: Tracer
+    tracer: Tracer | NoTracer
     metrics: Metrics
 
     @classmethod
@@ -48,18 +58,22 @@ class App:
             settings,
             # stderr: stdout stays clean for `newsburst invoke` (Lambda ships both to CloudWatch)
             Logger(service=settings.service_name, stream=sys.stderr),
-            Tracer(service=settings.service_name),
+            Tracer(service=settings.service_name) if settings.tracing else NoTracer(),
             Metrics(namespace=settings.metrics_namespace, service=settings.service_name),
         )
 
     @cached_property
-    def aws(self) -> boto3.Session:
+    def aws(self):  # a boto3.Session
+        import boto3
+
         return boto3.Session()
 
     def client(self, service: str):
         """A boto3 client whose every call is bounded: a slow or silent AWS endpoint costs at most
         ~2 x (2 s connect + 5 s read) before the cache degrades or the item is retried."""
-        return self.aws.client(service, config=AWS_CALLS)
+        from botocore.config import Config
+
+        return self.aws.client(service, config=Config(**AWS_CALLS))
 
     @cached_property
     def bundle_dir(self) -> Path:

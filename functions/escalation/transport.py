@@ -11,7 +11,6 @@ import json
 from abc import ABC, abstractmethod
 
 import urllib3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from functions.schemas import SECRET_HEADER
@@ -84,6 +83,8 @@ class HttpsTransport(Transport):
 class SageMakerTransport(Transport):
     def __init__(self, session, endpoint_name: str, timeout_s: float):
         self.endpoint_name = endpoint_name
+        from botocore.config import Config  # here, not at import: most containers never build this transport
+
         self.client = session.client(
             "sagemaker-runtime",
             config=Config(read_timeout=timeout_s, connect_timeout=3, retries={"max_attempts": 1, "mode": "standard"}),

@@ -30,7 +30,7 @@ def test_the_cold_start_bench_times_the_entry_point_and_breaks_the_runtime_down(
     entry = result["rows"][0]
     assert 0 < entry["first_token_s"] <= entry["summary_s"] and entry["x_entry_point"] == 1.0
     parts = {p["part"]: p["median_s"] for p in result["breakdown"]}
-    assert set(parts) == {"interpreter", "entry_point_imports", "runtime_imports", "session", "tokenizer",
+    assert set(parts) == {"interpreter", "entry_point_init", "runtime_imports", "session", "tokenizer",
                           "grounding_setup", "prefill"} and all(v > 0 for v in parts.values())  # fmt: skip
 
 
