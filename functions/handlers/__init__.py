@@ -1,1 +1,15 @@
-"""Thin Lambda handlers, one per trigger; ``router.handler`` is the deployed entry point."""
+"""Thin Lambda handlers, one per trigger; ``router.handler`` is the deployed entry point.
+
+Importing this package is where Lambda's INIT phase starts, so the settings are read here, once
+per container. With NEWSBURST_PRELOAD and a bundle folder, the bundle starts loading now on a
+thread, while the handlers and their dependencies import: ORT builds its session outside the GIL,
+so the two overlap, and the router's preload then finds the model in the pool (or waits for it).
+"""
+
+from functions.config import Settings
+from functions.runtime import pool
+
+INIT_SETTINGS = Settings()
+if INIT_SETTINGS.preload and not INIT_SETTINGS.bundle_uri:  # a bundle URI is fetched by the app first
+    s = INIT_SETTINGS
+    pool.prefetch(s.bundle_dir, s.threads, s.verify_bundle, s.allow_ungated)

@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from functions.app import App
-from functions.config import Settings
-from functions.handlers import eventbridge, http_api, s3_ingest, sqs_batch, warmer
+from functions.handlers import INIT_SETTINGS, eventbridge, http_api, s3_ingest, sqs_batch, warmer
 from functions.runtime import snapstart
 
 Handler = Callable[[dict, object, App], dict]
@@ -47,7 +46,7 @@ _APP: App | None = None
 def app() -> App:
     global _APP
     if _APP is None:
-        _APP = App.from_settings(Settings())
+        _APP = App.from_settings(INIT_SETTINGS)
     return _APP
 
 

@@ -8,6 +8,7 @@ second bundle (a canary) loads beside the first without evicting it.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from functions.runtime.model import LocalModel, load_model
 
 _POOL: dict[str, LocalModel] = {}
 _LOCK = threading.Lock()
+_PREFETCHED: set[str] = set()  # loaded ahead by prefetch(), not yet checked out: the first checkout is the cold one
 
 
 @dataclass(frozen=True)
@@ -38,11 +40,32 @@ def acquire(
     key = str(Path(folder).resolve())
     with _LOCK:
         if key in _POOL:
-            return Checkout(_POOL[key], cold=False)
-        model = load_model(Path(folder), threads, verify, info=info)
-        ensure_servable(model.folder, model.manifest, allow_ungated)
-        _POOL[key] = model
-        return Checkout(model, cold=True)
+            cold = key in _PREFETCHED
+            _PREFETCHED.discard(key)
+            return Checkout(_POOL[key], cold=cold)
+        return Checkout(_load(key, folder, threads, verify, allow_ungated, info), cold=True)
+
+
+def prefetch(folder: Path, threads: int | None = None, verify: bool = True, allow_ungated: bool = False) -> None:
+    """Start loading the bundle in ``folder`` on a thread; the next acquire() waits for it. A
+    failure here is left for that acquire() to meet again and raise, where the caller can see it."""
+    key = str(Path(folder).resolve())
+
+    def load() -> None:
+        with contextlib.suppress(Exception), _LOCK:
+            if key not in _POOL:
+                _load(key, folder, threads, verify, allow_ungated)
+                _PREFETCHED.add(key)
+
+    threading.Thread(target=load, name="bundle-prefetch", daemon=True).start()
+
+
+def _load(key: str, folder: Path, threads, verify: bool, allow_ungated: bool, info=None) -> LocalModel:
+    """Load into the pool; the caller holds _LOCK."""
+    model = load_model(Path(folder), threads, verify, info=info)
+    ensure_servable(model.folder, model.manifest, allow_ungated)
+    _POOL[key] = model
+    return model
 
 
 def loaded_versions() -> list[str]:
@@ -53,3 +76,4 @@ def clear() -> None:
     """Drop every pooled session (tests, and SnapStart restore if a session must be rebuilt)."""
     with _LOCK:
         _POOL.clear()
+        _PREFETCHED.clear()

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from functions.runtime import pool
+from functions.runtime.bundle import BundleError
 from functions.runtime.model import load_model
 from functions.runtime.sampling import SamplingParams
 from functions.runtime.summarize import NeedsEscalation, Summarizer
@@ -123,3 +124,15 @@ def test_grounded_batches_equal_one_by_one_in_every_mode(tiny_export):
     assert [s.text for s in mixed] == [
         summarize(b, grounding=m).text for b, m in zip(bodies, ["off", "spans", "tokens"], strict=True)
     ]
+
+
+def test_a_prefetched_bundle_is_loaded_once_and_its_first_checkout_is_the_cold_one(student_dir):
+    pool.clear()
+    pool.prefetch(student_dir)
+    first = pool.acquire(student_dir)  # waits for the prefetch thread, or loads if it has not started
+    second = pool.acquire(student_dir)
+    assert first.cold and not second.cold and first.model is second.model
+    pool.clear()
+    pool.prefetch(student_dir / "missing")  # a failure ahead of time is met again where it can be seen
+    with pytest.raises(BundleError):
+        pool.acquire(student_dir / "missing")
