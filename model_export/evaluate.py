@@ -55,12 +55,17 @@ def teacher_nll(teacher: Summarizer, article: str, text: str) -> float:
     if not summary:
         return math.nan
     prompt = teacher.model.encode_prompt(article)
-    ids = np.asarray([prompt + summary], np.int64)
-    logits, _ = teacher.decoder.step(ids, ids.shape[1], teacher.decoder.empty_cache())
-    rows = logits[0, len(prompt) - 1 : -1].astype(np.float64)  # position p-1+i predicts summary token i
-    peak = rows.max(-1, keepdims=True)
-    logz = peak[:, 0] + np.log(np.exp(rows - peak).sum(-1))
-    return float(np.mean(logz - rows[np.arange(len(summary)), summary]))
+    decoder = teacher.decoder
+    # teacher forcing through the KV cache: the graph gives the last position's logits only
+    logits, past = decoder.step(np.asarray([prompt], np.int64), len(prompt), decoder.empty_cache())
+    nll = []
+    for i, token in enumerate(summary):
+        row = logits[0, -1].astype(np.float64)
+        peak = row.max()
+        nll.append(peak + np.log(np.exp(row - peak).sum()) - row[token])
+        if i + 1 < len(summary):
+            logits, past = decoder.step(np.asarray([[token]], np.int64), len(prompt) + i + 1, past)
+    return float(np.mean(nll))
 
 
 def _own_nll(s: Summary) -> float:

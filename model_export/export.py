@@ -19,6 +19,7 @@ from functions.runtime.summarize import Summarizer
 from model_export import corpus
 from model_export.bundle_writer import ensure_writable, publish, record_metrics, write_bundle
 from model_export.errors import ExportError
+from model_export.last_position_head import last_position_head
 from model_export.onnx_build import build_onnx
 from model_export.profiles import STUDENT_BUDGET, TEACHER_MAX_NEW_TOKENS, Profile
 from model_export.quality_gate import compare
@@ -28,7 +29,7 @@ from model_export.student_gate import student_gate
 log = logging.getLogger(__name__)
 
 EOS_TOKEN = "<|im_end|>"
-QUANTIZATION = "int8-weight-only-matmulnbits-shared-embedding"  # bump when the graph recipe changes
+QUANTIZATION = "int8-weight-only-matmulnbits-shared-embedding-last-position-head"  # bump when the graph recipe changes
 
 
 @dataclass
@@ -143,6 +144,8 @@ def run_export(
     fp32 = build_onnx(student_hf, work / "student_fp32", "fp32", cache_dir / "builder")
     int8 = build_onnx(student_hf, work / "student_int8", "int8", cache_dir / "builder")
     share_quantized_embedding(int8)
+    for graph in (fp32, int8):  # the gate compares them as served
+        last_position_head(graph)
 
     # Quality gates on real-length held-out articles (never truncated here) with reference summaries.
     refs = corpus.held_out_references()
@@ -219,6 +222,7 @@ def _write_teacher_bundle(
 ) -> None:
     t_int8 = build_onnx(source.hf_folder, cache_dir / "teacher_int8", "int8", cache_dir / "builder")
     share_quantized_embedding(t_int8)
+    last_position_head(t_int8)
     write_bundle(
         teacher_dir,
         t_int8,

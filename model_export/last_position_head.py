@@ -1,0 +1,50 @@
+"""Compute the LM head for the last position only.
+
+The builder's graph applies the output layer (49,152 x 576) to every prompt position, but
+generation reads only the last one: for a 1,000-token article that is ~190 MB of logits and a
+third of the student's prefill time. The rewrite slices the final hidden state to its last
+position before the head, so ``logits`` is [batch, 1, vocab]. ORT runs every node of a graph
+whatever outputs are asked for (measured: keeping the full head as a second output kept the cost),
+so the full head is gone; scoring a whole sequence (the eval's teacher NLL) steps through the KV
+cache instead. Hand-written because the builder has no such option.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+from functions.runtime.bundle import MODEL
+
+SLICE = "/lm_head/LastPosition"
+
+
+def last_position_head(onnx_dir: Path) -> bool:
+    """Rewrite ``onnx_dir/model.onnx`` in place; False when it is already rewritten."""
+    path = onnx_dir / MODEL
+    model = onnx.load(str(path))
+    graph = model.graph
+    if any(n.name == SLICE for n in graph.node):
+        return False
+    head = next(n for n in graph.node if "logits" in n.output)
+    consts = [
+        numpy_helper.from_array(np.array([-1], np.int64), "lm_head.last.starts"),
+        numpy_helper.from_array(np.array([np.iinfo(np.int64).max], np.int64), "lm_head.last.ends"),
+        numpy_helper.from_array(np.array([1], np.int64), "lm_head.last.axes"),
+    ]
+    last = helper.make_node("Slice", [head.input[0], *(c.name for c in consts)], [f"{SLICE}/output_0"], name=SLICE)
+    head.input[0] = last.output[0]
+    graph.node.insert(list(graph.node).index(head), last)
+    graph.initializer.extend(consts)
+    logits = next(o for o in graph.output if o.name == "logits")
+    logits.type.tensor_type.shape.dim[1].Clear()
+    logits.type.tensor_type.shape.dim[1].dim_value = 1
+    data = onnx_dir / "model.onnx.data"
+    if data.exists():
+        data.unlink()
+    onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location=data.name, size_threshold=1024)  # fmt: skip
+    return True
