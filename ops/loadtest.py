@@ -45,6 +45,7 @@ class LoadtestInputs:
     max_seconds: float = 300.0
     seed: int = 0
     allow_ungated: bool = False  # time a student that did not pass the export's quality gate
+    grace_s: float = 120.0  # after the last arrival, how long requests in flight may still finish
 
 
 class Fleet:
@@ -59,12 +60,16 @@ class Fleet:
         self.expired = 0
         self.peak = 0
         self.init_s: list[float] = []
+        self.started: list[Container] = []  # every container, busy or not, so close() can end them all
+        self.closed = False
 
     def acquire(self) -> tuple[Container, bool, bool]:
         """(container, cold, throttled)."""
         throttled = False
         with self.cond:
             while True:
+                if self.closed:
+                    raise RuntimeError("the load test's time bound passed")
                 self._reap()
                 if self.idle:
                     return self.idle.pop(), False, throttled
@@ -84,6 +89,7 @@ class Fleet:
         with self.cond:
             self.cold_starts += 1
             self.init_s.append(box.init_s)
+            self.started.append(box)
         return box, True, throttled
 
     def release(self, box: Container) -> None:
@@ -103,10 +109,17 @@ class Fleet:
             self.expired += 1
 
     def close(self) -> None:
+        """End every container: idle ones stop, busy ones (past the time bound) are killed, so a
+        thread blocked on one's answer reads end-of-file and returns."""
         with self.cond:
+            self.closed = True
             for box in self.idle:
                 box.stop()
             self.idle.clear()
+            for box in self.started:
+                if box.alive():
+                    box.proc.kill()
+            self.cond.notify_all()
 
 
 def loadtest(inputs: LoadtestInputs, progress: bool = True) -> dict:
@@ -157,17 +170,16 @@ def _replay(
             outcomes.append(outcome)
         bar.update()
 
-    deadline = start + inputs.max_seconds + 120  # the last arrivals get two minutes to finish
-    with ThreadPoolExecutor(max_workers=max(4, len(arrivals))) as pool:
-        futures = []
-        for at, item in zip(arrivals, items, strict=True):
-            time.sleep(max(0.0, start + at - time.monotonic()))
-            futures.append(pool.submit(one, float(at), item))
-        _, pending = wait(futures, timeout=max(0.0, deadline - time.monotonic()))
-        for f in pending:
-            f.cancel()
-        fleet.close()
-        errors = [f.exception() for f in futures if f.done() and not f.cancelled() and f.exception()]
+    deadline = start + inputs.max_seconds + inputs.grace_s
+    pool = ThreadPoolExecutor(max_workers=max(4, len(arrivals)))
+    futures = []
+    for at, item in zip(arrivals, items, strict=True):
+        time.sleep(max(0.0, start + at - time.monotonic()))
+        futures.append(pool.submit(one, float(at), item))
+    wait(futures, timeout=max(0.0, deadline - time.monotonic()))
+    fleet.close()  # past the bound, busy containers are killed: nothing waits on them
+    pool.shutdown(wait=True, cancel_futures=True)
+    errors = [f.exception() for f in futures if f.done() and not f.cancelled() and f.exception()]
     bar.close()
     return summarize(outcomes, len(arrivals), fleet, time.monotonic() - start, errors, work)
 

@@ -33,6 +33,19 @@ def test_a_replay_counts_cold_starts_expiries_hits_and_escalations(tiny_export, 
     assert 0 < result["p50_ms"] <= result["p95_ms"] <= result["p99_ms"]
 
 
+def test_past_its_time_bound_the_load_test_ends_what_is_in_flight_and_counts_it(tiny_export):
+    import time
+
+    out, _ = tiny_export
+    trace = Trace("burst", np.linspace(0.0, 0.2, 30), 1.0)  # 30 items on one container: seconds of work
+    inputs = LoadtestInputs(trace, out / "student", max_containers=1, max_seconds=1, grace_s=0.5)
+    start = time.monotonic()
+    result = loadtest(inputs, progress=False)
+    assert time.monotonic() - start < 30  # a cold start alone is longer than the bound: nothing waits for it
+    assert result["requests"] == 30 and result["unfinished"] >= 1
+    assert result["completed"] + result["unfinished"] == 30
+
+
 def test_the_profile_measures_through_the_entry_point_and_the_planner_reads_it(tiny_export, tmp_path):
     from ops.lambda_model import ServiceProfile
 
