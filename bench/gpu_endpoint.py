@@ -1,11 +1,13 @@
-"""GPU endpoint throughput and tail latency at concurrency 1, 4 and 16.
+"""GPU endpoint throughput and tail latency at concurrency 1, 4, 16 and 64.
 
 Starts the endpoint server (``functions.endpoint.server``) as its own process on loopback,
 with the CUDA provider when onnxruntime-gpu and a GPU are present and the CPU provider
 otherwise, then keeps C requests in flight (one real-length news item each) and reports
-generated tokens/s, items/s, P50/P99 latency, the largest dynamic batch and any 429s.
+generated tokens/s, items/s, P50/P99 latency, the largest dynamic batch and any 429s, and
+which provider ran. The bundle is the float16 CUDA teacher when the export wrote one
+(``newsburst export --gpu-teacher``), else the int8 teacher.
 
-    python bench/gpu_endpoint.py [--bundle build/bundles/teacher] [--new-tokens 32] [--json]
+    python bench/gpu_endpoint.py [--bundle build/bundles/teacher-cuda] [--levels 1,4,16,64] [--json]
 """
 
 from __future__ import annotations
@@ -77,9 +79,10 @@ def level(url: str, bodies: list[str], concurrency: int, requests: int, new_toke
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--bundle", type=Path, default=ROOT / TEACHER_DIR)
+    gpu_bundle = ROOT / TEACHER_DIR.with_name("teacher-cuda")
+    parser.add_argument("--bundle", type=Path, default=gpu_bundle if gpu_bundle.exists() else ROOT / TEACHER_DIR)
     parser.add_argument("--new-tokens", type=int, default=32)
-    parser.add_argument("--levels", default="1,4,16")
+    parser.add_argument("--levels", default="1,4,16,64")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     bodies = [a.text for a in load_articles()[:32]]
@@ -88,8 +91,11 @@ def main() -> int:
     base = rows[0]["tokens_per_s"]
     for r in rows:
         r["x_concurrency_1"] = round(r["tokens_per_s"] / base, 2)
-    result = {"bundle": str(args.bundle), "new_tokens": args.new_tokens, "rows": rows}
+    provider = rows[0]["provider"]
+    result = {"bundle": str(args.bundle), "new_tokens": args.new_tokens, "provider": provider, "rows": rows}
     emit(result, rows, args.json, f"GPU endpoint bench: {args.bundle.name} bundle, {args.new_tokens} new tokens/item")
+    if not args.json:
+        print(f"provider that ran: {provider}" + ("" if provider.startswith("CUDA") else " (no GPU here: CPU rows)"))
     return 0
 
 

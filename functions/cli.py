@@ -34,6 +34,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         args.publish,
         args.extra_articles,
         args.gate_data,
+        args.gpu_teacher,
     )
     print(report.metrics["servable"]["verdict"], file=sys.stderr)
     rows = [
@@ -250,6 +251,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--publish", metavar="s3://BUCKET/PREFIX", help="upload the bundles with boto3 (honours AWS_ENDPOINT_URL)"
+    )
+    p.add_argument(
+        "--gpu-teacher",
+        action="store_true",
+        help="also write OUT/teacher-cuda: the teacher as a float16 graph for the CUDA provider, the GPU "
+        "endpoint's bundle (the int8 teacher stays the CPU endpoint's and the gate's)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=_cmd_export)

@@ -20,7 +20,7 @@ from model_export import corpus
 from model_export.bundle_writer import ensure_writable, publish, record_metrics, write_bundle
 from model_export.errors import ExportError
 from model_export.last_position_head import last_position_head
-from model_export.onnx_build import build_onnx
+from model_export.onnx_build import Precision, build_onnx
 from model_export.profiles import STUDENT_BUDGET, TEACHER_MAX_NEW_TOKENS, Profile
 from model_export.quality_gate import compare
 from model_export.shared_embedding import share_quantized_embedding
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 EOS_TOKEN = "<|im_end|>"
 QUANTIZATION = "int8-weight-only-matmulnbits-shared-embedding-last-position-head"  # bump when the graph recipe changes
+GPU_QUANTIZATION = "fp16-cuda-last-position-head"  # the GPU endpoint's teacher (--gpu-teacher)
 
 
 @dataclass
@@ -37,6 +38,7 @@ class ExportReport:
     profile: str
     student_bundle: str = ""
     teacher_bundle: str = ""
+    gpu_teacher_bundle: str = ""  # with --gpu-teacher: the float16 CUDA teacher
     published: list[str] = field(default_factory=list)
     metrics: dict = field(default_factory=dict)
 
@@ -82,6 +84,7 @@ def run_export(
     publish_url: str | None = None,
     extra_articles: Sequence[Path] = (),
     gate_data: Sequence[Path] = (),
+    gpu_teacher: bool = False,
 ) -> ExportReport:
     from model_export.distill import DistillConfig, distill
     from model_export.student import student_from_teacher
@@ -109,9 +112,14 @@ def run_export(
 
     # The teacher bundle comes first: it writes the distillation targets and is the gate's yardstick.
     teacher_dir = out / "teacher"
-    if not _is_current(teacher_dir, source.teacher_id, template.version):
+    if not _is_current(teacher_dir, source.teacher_id, template.version, QUANTIZATION):
         _write_teacher_bundle(teacher_dir, source, teacher_model.config, tokenizer_json, template, eos_id, cache_dir)
     report.teacher_bundle = str(teacher_dir)
+    gpu_dir = out / "teacher-cuda"
+    if gpu_teacher and not _is_current(gpu_dir, source.teacher_id, template.version, GPU_QUANTIZATION):
+        config = teacher_model.config
+        _write_teacher_bundle(gpu_dir, source, config, tokenizer_json, template, eos_id, cache_dir, "fp16")
+    report.gpu_teacher_bundle = str(gpu_dir) if gpu_teacher else ""
     teacher_summarize = Summarizer(load_model(teacher_dir))
 
     targets = teacher_targets(
@@ -212,20 +220,27 @@ def run_export(
     report.metrics["student_version"] = manifest.version
     report.metrics["export_seconds"] = round(time.perf_counter() - started, 1)
     if publish_url:
-        for bundle in (student_dir, teacher_dir):
+        for bundle in (student_dir, teacher_dir, *([gpu_dir] if gpu_teacher else [])):
             report.published.append(publish(bundle, read_manifest(bundle), publish_url))
     return report
 
 
 def _write_teacher_bundle(
-    teacher_dir: Path, source, config, tokenizer_json: Path, template: PromptTemplate, eos_id: int, cache_dir: Path
+    teacher_dir: Path,
+    source,
+    config,
+    tokenizer_json: Path,
+    template: PromptTemplate,
+    eos_id: int,
+    cache_dir: Path,
+    precision: Precision = "int8",
 ) -> None:
-    t_int8 = build_onnx(source.hf_folder, cache_dir / "teacher_int8", "int8", cache_dir / "builder")
-    share_quantized_embedding(t_int8)
-    last_position_head(t_int8)
+    graph = build_onnx(source.hf_folder, cache_dir / f"teacher_{precision}", precision, cache_dir / "builder")
+    share_quantized_embedding(graph)  # a no-op without 8-bit weights
+    last_position_head(graph)
     write_bundle(
         teacher_dir,
-        t_int8,
+        graph,
         tokenizer_json,
         template,
         GenerationSettings(TEACHER_MAX_NEW_TOKENS),
@@ -235,7 +250,7 @@ def _write_teacher_bundle(
                 "teacher",
                 source.teacher_id,
                 list(range(config.num_hidden_layers)),
-                QUANTIZATION,
+                QUANTIZATION if precision == "int8" else GPU_QUANTIZATION,
                 config.max_position_embeddings,
             ),
             "eos_token_ids": [eos_id],
@@ -243,9 +258,9 @@ def _write_teacher_bundle(
     )
 
 
-def _is_current(bundle: Path, teacher_id: str, template_version: str) -> bool:
+def _is_current(bundle: Path, teacher_id: str, template_version: str, recipe: str) -> bool:
     try:
         m = read_manifest(bundle)
     except BundleError:
         return False
-    return (m.teacher_id, m.prompt_template_version, m.quantization) == (teacher_id, template_version, QUANTIZATION)
+    return (m.teacher_id, m.prompt_template_version, m.quantization) == (teacher_id, template_version, recipe)

@@ -17,7 +17,10 @@ from typing import Literal
 from functions.runtime.bundle import MODEL
 from model_export.errors import ExportError
 
-Precision = Literal["int8", "fp32"]  # the served graph and the reference the int8 gate compares it with
+# int8: the CPU graph the Lambda and the CPU endpoint serve; fp32: the reference the int8 gate compares
+# it with; fp16: the GPU endpoint's graph, built for the CUDA provider (it also runs, slowly, on CPU)
+Precision = Literal["int8", "fp32", "fp16"]
+PROVIDER: dict[str, str] = {"int8": "cpu", "fp32": "cpu", "fp16": "cuda"}
 
 
 def build_onnx(hf_folder: Path, out_dir: Path, precision: Precision, cache_dir: Path) -> Path:
@@ -33,7 +36,7 @@ def build_onnx(hf_folder: Path, out_dir: Path, precision: Precision, cache_dir: 
         "-p",
         precision,
         "-e",
-        "cpu",
+        PROVIDER[precision],
         "-c",
         str(cache_dir),
     ]

@@ -217,3 +217,27 @@ def test_summarize_resolves_grounding_as_the_functions_do(tiny_export, tmp_path,
     assert main(["summarize", *files, "--bundle", str(tiny_export[0] / "student"), "--json"]) == 0
     modes = {s["id"]: s["faithfulness"]["grounding"] for s in json.loads(capsys.readouterr().out)["summaries"]}
     assert modes == {"own": "off", "default": "tokens"}  # the item's field, else the deployment's setting
+
+
+@pytest.mark.slow
+def test_the_gpu_teacher_is_a_float16_cuda_graph_that_still_answers_on_cpu(teacher_source, tmp_path):
+    """``--gpu-teacher``'s bundle: float16, built for the CUDA provider, the LM head on the last position;
+    no GPU here, so it is checked on the CPU provider, where the same graph runs (slowly)."""
+    from tokenizers import Tokenizer
+    from transformers import AutoConfig
+
+    from functions.runtime.prompt import PromptTemplate
+    from model_export.export import GPU_QUANTIZATION, _write_teacher_bundle
+
+    tokenizer_json = teacher_source.hf_folder / "tokenizer.json"
+    eos = Tokenizer.from_file(str(tokenizer_json)).token_to_id("<|im_end|>")
+    config = AutoConfig.from_pretrained(teacher_source.hf_folder)
+    bundle = tmp_path / "teacher-cuda"
+    _write_teacher_bundle(bundle, teacher_source, config, tokenizer_json, PromptTemplate(), eos, CACHE, "fp16")
+    manifest = read_manifest(bundle)
+    assert manifest.quantization == GPU_QUANTIZATION and manifest.role == "teacher"
+    summarize = Summarizer(load_model(bundle, providers=["CPUExecutionProvider"]))
+    assert summarize.decoder.dtype == np.float16
+    assert [o.shape[1] for o in summarize.model.session.get_outputs() if o.name == "logits"] == [1]
+    summary = summarize(ARTICLE, max_new_tokens=12)
+    assert summary.generation.token_ids and summary.text.strip()
