@@ -28,7 +28,7 @@ from functions.tables import emit  # noqa: E402
 from ops.lambda_model import ServiceProfile  # noqa: E402
 from ops.simulate import simulate  # noqa: E402
 from ops.strategies import OnDemand  # noqa: E402
-from ops.traces import Trace, read_trace  # noqa: E402
+from ops.traces import Trace, parse_window, read_trace  # noqa: E402
 
 ONE_VCPU_MB = 1769  # the profile's one-thread figures as they are
 # (arrival rate /s, idle expiry s): from a cold start in most requests to a few in a thousand
@@ -93,7 +93,7 @@ def against_simfaas(profile: ServiceProfile, seed: int = 0) -> list[dict]:
 def against_loadtest(profile: ServiceProfile, args: argparse.Namespace) -> dict:
     from ops.loadtest import LoadtestInputs, loadtest
 
-    start, end = (float(x) * 60 for x in args.window.split(":"))
+    start, end = parse_window(args.window)
     trace = read_trace(ROOT / "events" / "traces" / "spike.json").window(start, end).scaled(args.scale)
     inputs = LoadtestInputs(
         trace, args.bundle, args.endpoint_bundle, args.idle_expiry, args.containers, 1, args.repeat,

@@ -92,7 +92,8 @@ class App:
         """The warm pool's model for this container's bundle (loads it on first use). The one way
         to the model: the handlers, the warmer and the SnapStart hook all come through here."""
         s = self.settings
-        checkout = pool.acquire(self.bundle_dir, s.threads, s.verify_bundle, s.allow_ungated, self.bundle)
+        verify = s.verify_bundle and not s.bundle_uri  # fetch_bundle has checked every file already
+        checkout = pool.acquire(self.bundle_dir, s.threads, verify, s.allow_ungated, self.bundle)
         if checkout.cold:
             self.metrics.add_metric("ModelLoadSeconds", MetricUnit.Seconds, checkout.model.load_seconds)
             # cold starts by Lambda's initialization type (on-demand, provisioned-concurrency, snap-start):

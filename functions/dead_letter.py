@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from functions.folder_queue import FolderQueue
 
 
 @dataclass(frozen=True)
@@ -44,9 +45,7 @@ class SqsDeadLetters(DeadLetters):
 
 class FolderDeadLetters(DeadLetters):
     def __init__(self, folder: Path):
-        self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.queue = FolderQueue(folder)
 
     def put(self, letter: DeadLetter) -> None:
-        name = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.json"  # sorts in arrival order
-        (self.folder / name).write_text(letter.to_json())
+        self.queue.put(letter.to_json())

@@ -6,11 +6,10 @@ where ``GET /summaries/{key}`` finds it. The local twin is a folder of item file
 
 from __future__ import annotations
 
-import time
-import uuid
 from abc import ABC, abstractmethod
 from pathlib import Path
 
+from functions.folder_queue import FolderQueue
 from functions.schemas import NewsItem
 
 
@@ -29,9 +28,7 @@ class SqsHandoff(Handoff):
 
 class FolderHandoff(Handoff):
     def __init__(self, folder: Path):
-        self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.queue = FolderQueue(folder)
 
     def put(self, item: NewsItem) -> None:
-        name = f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.json"  # sorts in arrival order
-        (self.folder / name).write_text(item.model_dump_json(exclude_none=True))
+        self.queue.put(item.model_dump_json(exclude_none=True))

@@ -138,17 +138,11 @@ def _trace_arguments(p: argparse.ArgumentParser) -> None:
 def load_trace(args: argparse.Namespace, max_invocations: int | None = None):
     """The trace as the command asked for it: windowed, scaled, thinned to a bound."""
     from ops.plan import fit_scale
-    from ops.traces import read_trace
+    from ops.traces import parse_window, read_trace
 
     trace = read_trace(args.trace, args.function, args.seed)
     if args.window:
-        try:
-            start, end = (float(x) * 60 for x in args.window.split(":"))
-        except ValueError:
-            raise ValueError(f"--window takes START:END in minutes, got {args.window!r}") from None
-        if not 0 <= start < end:
-            raise ValueError(f"--window {args.window}: START must be >= 0 and below END")
-        trace = trace.window(start, end)
+        trace = trace.window(*parse_window(args.window))
     if args.scale:
         trace = trace.scaled(args.scale, args.seed)
     if max_invocations and (fit := fit_scale(trace, max_invocations)) < 1:

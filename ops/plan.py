@@ -3,7 +3,6 @@ cheapest that meets the P99 target is the recommendation."""
 
 from __future__ import annotations
 
-import math
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -106,7 +105,6 @@ def _run(args: tuple[PlanInputs, Strategy, int]) -> dict:
     return {
         "strategy": strategy.kind,
         "config": strategy.label,
-        "size": getattr(strategy, "n", getattr(strategy, "min_n", getattr(strategy, "peak", 0))),
         "memory_mb": memory,
         "measured_memory": inputs.profile.measured(memory),
         "p50_ms": round(result.percentile_ms(50), 1),
@@ -198,6 +196,4 @@ def plot(result: dict, p99_target_ms: float, path: Path, title: str) -> Path:
 
 def fit_scale(trace: Trace, max_invocations: int) -> float:
     """The thinning factor that brings a trace to at most ``max_invocations`` (1.0 if it is already)."""
-    if trace.invocations <= max_invocations:
-        return 1.0
-    return max_invocations / trace.invocations if max_invocations else math.inf
+    return min(1.0, max_invocations / trace.invocations) if trace.invocations else 1.0

@@ -56,6 +56,17 @@ class Trace:
         return Trace(self.name, np.sort(arrivals + jitter), self.duration_s, self.scale * factor)
 
 
+def parse_window(text: str) -> tuple[float, float]:
+    """``START:END`` in minutes (as --window takes it) as seconds."""
+    try:
+        start, end = (float(x) * 60 for x in text.split(":"))
+    except ValueError:
+        raise ValueError(f"--window takes START:END in minutes, got {text!r}") from None
+    if not 0 <= start < end:
+        raise ValueError(f"--window {text}: START must be >= 0 and below END")
+    return start, end
+
+
 def from_counts(name: str, counts: np.ndarray, bin_s: float, seed: int = 0) -> Trace:
     rng = np.random.default_rng(seed)
     counts = np.asarray(counts, dtype=np.int64)

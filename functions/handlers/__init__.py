@@ -11,5 +11,6 @@ from functions.runtime import pool
 
 INIT_SETTINGS = Settings()
 if INIT_SETTINGS.preload and not INIT_SETTINGS.bundle_uri:  # a bundle URI is fetched by the app first
-    s = INIT_SETTINGS
-    pool.prefetch(s.bundle_dir, s.threads, s.verify_bundle, s.allow_ungated)
+    pool.prefetch(
+        INIT_SETTINGS.bundle_dir, INIT_SETTINGS.threads, INIT_SETTINGS.verify_bundle, INIT_SETTINGS.allow_ungated
+    )

@@ -37,7 +37,7 @@ def acquire(
     """The pooled model for the bundle in ``folder``, loading it on first use (``info``: its
     manifest and settings, when already read); a student that did not pass the export's gate
     is refused unless ``allow_ungated``."""
-    key = str(Path(folder).resolve())
+    key = _key(folder)
     with _LOCK:
         if key in _POOL:
             cold = key in _PREFETCHED
@@ -49,7 +49,7 @@ def acquire(
 def prefetch(folder: Path, threads: int | None = None, verify: bool = True, allow_ungated: bool = False) -> None:
     """Start loading the bundle in ``folder`` on a thread; the next acquire() waits for it. A
     failure here is left for that acquire() to meet again and raise, where the caller can see it."""
-    key = str(Path(folder).resolve())
+    key = _key(folder)
 
     def load() -> None:
         with contextlib.suppress(Exception), _LOCK:
@@ -66,6 +66,11 @@ def _load(key: str, folder: Path, threads, verify: bool, allow_ungated: bool, in
     ensure_servable(model.folder, model.manifest, allow_ungated)
     _POOL[key] = model
     return model
+
+
+def _key(folder: Path) -> str:
+    """A bundle folder identifies its version (bundles are immutable once written)."""
+    return str(Path(folder).resolve())
 
 
 def loaded_versions() -> list[str]:
