@@ -7,10 +7,12 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from functions.runtime import pool
 from functions.runtime.bundle import BundleError
+from functions.runtime.kv_generate import SharedKVCache
 from functions.runtime.model import load_model
 from functions.runtime.sampling import SamplingParams
 from functions.runtime.summarize import NeedsEscalation, Summarizer
@@ -82,13 +84,39 @@ def test_batched_greedy_equals_one_by_one(tiny_export):
 
 def test_the_prompt_is_prefilled_once_and_each_step_feeds_one_token(tiny_export, monkeypatch):
     summarize = Summarizer(load_model(tiny_export[0] / "student"))
-    decoder, widths, real = summarize.decoder, [], summarize.decoder.forward
-    monkeypatch.setattr(
-        decoder, "forward", lambda ids, mask, past: (widths.append(ids.shape[1]), real(ids, mask, past))[1]
-    )
+    decoder, widths = summarize.decoder, []
+    prefill, decode = decoder.step, SharedKVCache.step
+    monkeypatch.setattr(decoder, "step", lambda ids, n, past: (widths.append(ids.shape[1]), prefill(ids, n, past))[1])
+    monkeypatch.setattr(SharedKVCache, "step", lambda self, ids: (widths.append(ids.shape[1]), decode(self, ids))[1])
     prompt = summarize.model.encode_prompt(ARTICLE)
     gen = decoder.generate(prompt, 8, [])
     assert widths[0] == len(prompt) and widths[1:] == [1] * (len(gen.token_ids) - 1)
+
+
+def test_the_shared_kv_buffer_equals_feeding_the_cache_back_also_after_a_row_leaves(tiny_export):
+    """Decode writes each new key in place into one buffer bound as both past and present; its logits
+    must equal the graph's plain path (each step's present fed back as a fresh array), row by row,
+    also once a row has left the batch and the buffer was compacted."""
+    summarize = Summarizer(load_model(tiny_export[0] / "student"))
+    decoder, prompts = summarize.decoder, _sample_prompts(summarize)[:3]
+    caches, last = [], []
+    for prompt in prompts:
+        logits, cache = decoder.step(np.asarray([prompt], np.int64), len(prompt), decoder.empty_cache())
+        caches.append(cache)
+        last.append(logits[0, -1])
+    shared = decoder.decode_cache(caches, max(map(len, prompts)) + 6)
+    active = [0, 1, 2]
+    for step in range(5):
+        if step == 2:
+            active = [0, 2]
+            shared.keep([0, 2])
+        chosen = [int(last[row].argmax()) for row in active]
+        got = shared.step(np.asarray([[token] for token in chosen], np.int64))
+        for pos, row in enumerate(active):
+            ids = np.asarray([[chosen[pos]]], np.int64)
+            logits, caches[row] = decoder.step(ids, len(prompts[row]) + step + 1, caches[row])
+            assert np.abs(got[pos] - logits[0, -1]).max() <= 1e-4
+            last[row] = logits[0, -1]
 
 
 def test_batch_summaries_match_one_by_one_and_long_items_escalate_in_place(tiny_export):

@@ -6,31 +6,26 @@ the batch is visible, and row 0 emits the stop token at its second step.
 
 import numpy as np
 
-from functions.runtime.kv_generate import KVCacheDecoder
+from tests.unit.scripted_model import scripted_decoder as scripted
 
 STOP, VOCAB = 99, 100
 
 
 def scripted_decoder(rows_seen):
     """A prompt's first token names its row; the "KV cache" holds (row, step) per position."""
-    dec = KVCacheDecoder.__new__(KVCacheDecoder)
-    dec.past_names = ["row", "step"]
 
-    def forward(ids, mask, past):
+    def model(ids, past):
         n, seen = ids.shape[0], past["row"].shape[2]
         rows = ids[:, 0] if seen == 0 else past["row"][:, 0, :, 0].max(axis=1)
         steps = np.zeros(n, np.int64) if seen == 0 else past["step"][:, 0, :, 0].max(axis=1)
         rows_seen.append(n)
-        assert mask.shape == (n, seen + ids.shape[1]) and (mask.sum(1) >= 1).all()
         logits = np.zeros((n, ids.shape[1], VOCAB), np.float32)
         for i, (row, step) in enumerate(zip(rows, steps, strict=True)):
             logits[i, :, STOP if row == 0 and step >= 1 else 10 + row] = 1.0
         grow = lambda a, v: np.concatenate([a, np.broadcast_to(v[:, None, None, None], (n, 1, ids.shape[1], 1))], 2)  # noqa: E731
         return logits, {"row": grow(past["row"], rows), "step": grow(past["step"], steps + 1)}
 
-    dec.forward = forward
-    dec.empty_cache = lambda n: {k: np.zeros((n, 1, 0, 1), np.int64) for k in ("row", "step")}
-    return dec
+    return scripted(model, ["row", "step"])
 
 
 def test_finished_rows_leave_the_batch_and_the_rest_run_to_the_limit():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from functions.runtime.grounding import VocabClasses, article_spans, constraint_for, number_forms
-from functions.runtime.kv_generate import KVCacheDecoder
+from tests.unit.scripted_model import scripted_decoder
 
 ARTICLE = (
     "Prime Minister John Howard's office said 1,000 firefighters fought 12 fires on December 12, 2001. "
@@ -37,10 +37,8 @@ STOP = 2
 
 def scripted(wanted: list[int], fallback: int):
     """A fake model that scores ``wanted[step]`` highest and ``fallback`` second, then EOS."""
-    dec = KVCacheDecoder.__new__(KVCacheDecoder)
-    dec.past_names = ["step"]
 
-    def forward(ids, mask, past):
+    def model(ids, past):
         n, seen = ids.shape[0], past["step"].shape[2]
         step = 0 if seen == 0 else int(past["step"][0, 0, :, 0].max())
         logits = np.zeros((n, ids.shape[1], VOCAB), np.float32)
@@ -49,9 +47,7 @@ def scripted(wanted: list[int], fallback: int):
         grow = np.full((n, 1, ids.shape[1], 1), step + 1)
         return logits, {"step": np.concatenate([past["step"], grow], 2)}
 
-    dec.forward = forward
-    dec.empty_cache = lambda n: {"step": np.zeros((n, 1, 0, 1), np.int64)}
-    return dec
+    return scripted_decoder(model, ["step"])
 
 
 VOCAB = 0
