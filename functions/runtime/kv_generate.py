@@ -54,8 +54,13 @@ class KVCacheDecoder:
     The graph is onnxruntime-genai's builder output: GroupQueryAttention with rotary positions
     taken from the attention mask, so there is no ``position_ids`` input."""
 
-    def __init__(self, session: ort.InferenceSession, kv_heads: int, head_dim: int):
+    def __init__(self, session: ort.InferenceSession, kv_heads: int, head_dim: int, prefix: Sequence[int] = ()):
+        """``prefix``: tokens most prompts start with (a prompt template's system turn); their keys
+        and values are computed at the first prefill that starts with them and reused by every
+        later one (measured: 49 of a news prompt's ~300 tokens, ~16% of its prefill)."""
         self.session = session
+        self.prefix = list(prefix)
+        self._prefix_cache: dict[str, np.ndarray] | None = None
         self.kv_heads, self.head_dim = kv_heads, head_dim  # the graph's KV shapes are symbolic
         inputs = {i.name: i for i in session.get_inputs()}
         self.past_names = sorted(
@@ -85,10 +90,20 @@ class KVCacheDecoder:
         """
         last, caches = [], []
         for prompt in prompts:
-            logits, cache = self.step(np.asarray([prompt], np.int64), len(prompt), self.empty_cache(1))
+            logits, cache = self.prefill(prompt)
             last.append(logits[0, -1])
             caches.append(cache)
         return np.stack(last), self.decode_cache(caches, capacity)
+
+    def prefill(self, prompt: Sequence[int]):
+        """One prompt's forward pass, continuing from the prefix cache when the prompt starts with
+        the prefix (GroupQueryAttention takes a multi-token step after a past at batch 1)."""
+        n = len(self.prefix)
+        if not n or len(prompt) <= n or list(prompt[:n]) != self.prefix:
+            return self.step(np.asarray([prompt], np.int64), len(prompt), self.empty_cache(1))
+        if self._prefix_cache is None:
+            self._prefix_cache = self.step(np.asarray([self.prefix], np.int64), n, self.empty_cache(1))[1]
+        return self.step(np.asarray([prompt[n:]], np.int64), len(prompt), self._prefix_cache)
 
     def decode_cache(self, rows: Sequence[dict[str, np.ndarray]], capacity: int) -> SharedKVCache:
         return SharedKVCache(self, rows, capacity)
@@ -166,9 +181,8 @@ class KVCacheDecoder:
                     keep.append(pos)
             if not keep:
                 break
-            if len(keep) < len(active):  # copy the cache only when a row has left
-                active = [active[pos] for pos in keep]
-                cache.keep(keep)
+            if len(keep) < len(active):  # a row has left: the cache says where the others are now
+                active = [active[pos] for pos in cache.keep(keep)]
             last = cache.step(np.asarray([[tokens[row][-1]] for row in active], np.int64))
         decode = time.perf_counter() - start
         return [
@@ -191,33 +205,43 @@ class SharedKVCache:
     """
 
     def __init__(self, decoder: KVCacheDecoder, rows: Sequence[dict[str, np.ndarray]], capacity: int):
-        self.decoder, self.capacity = decoder, capacity
+        self.decoder = decoder
         self.lengths = np.asarray([row[decoder.past_names[0]].shape[2] for row in rows], np.int64)
         buffers = {}
         for name in decoder.past_names:
-            buf = np.zeros((len(rows), decoder.kv_heads, capacity, decoder.head_dim), decoder.dtype)
+            # positions past a row's length are never read (seqlens_k bounds them): no need to zero
+            buf = np.empty((len(rows), decoder.kv_heads, capacity, decoder.head_dim), decoder.dtype)
             for i, row in enumerate(rows):
                 buf[i, :, : self.lengths[i]] = row[name][0]
             buffers[name] = buf
         self._bind(buffers)
 
     def _bind(self, buffers: dict[str, np.ndarray]) -> None:
-        session = self.decoder.session
-        # CPU: the OrtValue wraps the numpy buffer without a copy; CUDA: the buffer lives on the device
-        device = "cuda" if session.get_providers()[0] == "CUDAExecutionProvider" else "cpu"
-        self.io = session.io_binding()
+        # Host memory, wrapped without a copy. On the CUDA provider ORT copies it to the device and
+        # back each step: correct, but not in place (a device-resident buffer is unmeasured here).
+        self.buffers = buffers
+        self.io = self.decoder.session.io_binding()
         self.io.bind_output("logits")  # bound first: get_outputs() keeps binding order
-        self.values = {}
         for name, present in zip(self.decoder.past_names, self.decoder.present_names, strict=True):
-            value = ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(buffers[name]), device, 0)
+            value = ort.OrtValue.ortvalue_from_numpy(buffers[name])
             self.io.bind_ortvalue_input(name, value)
             self.io.bind_ortvalue_output(present, value)
-            self.values[name] = value
 
-    def keep(self, rows: list[int]) -> None:
-        """Rows that finished leave the batch: the remaining rows' buffers are compacted once."""
-        self.lengths = self.lengths[rows]
-        self._bind({name: value.numpy()[rows] for name, value in self.values.items()})
+    def keep(self, rows: list[int]) -> list[int]:
+        """Only ``rows`` (batch positions, ascending) stay. Each freed slot below the new batch size
+        takes a row from above it, so one row's used positions are copied per slot, not the whole
+        cache (measured: compacting every row cost ~16 ms at batch 8). Returns the new order, as
+        old positions."""
+        kept, size = set(rows), len(rows)
+        order = list(range(size))
+        holes = [pos for pos in order if pos not in kept]
+        for hole, row in zip(holes, [r for r in rows if r >= size], strict=True):
+            for buf in self.buffers.values():
+                buf[hole, :, : self.lengths[row]] = buf[row, :, : self.lengths[row]]
+            order[hole] = row
+        self.lengths = self.lengths[order]
+        self._bind({name: buf[:size] for name, buf in self.buffers.items()})
+        return order
 
     def step(self, ids: np.ndarray) -> np.ndarray:
         """Feed one token per row; returns each row's next-token logits."""

@@ -23,6 +23,7 @@ from functions.runtime.bundle import (
     verify_bundle,
 )
 from functions.runtime.grounding import VocabClasses
+from functions.runtime.kv_generate import KVCacheDecoder
 from functions.runtime.prompt import PromptTemplate
 
 # The vocabulary scan for grounded decoding (~0.13 s) runs on this thread beside the prefill,
@@ -40,7 +41,12 @@ class LocalModel:
     tokenizer: Tokenizer
     template: PromptTemplate
     load_seconds: float
+    decoder: KVCacheDecoder = field(init=False, repr=False)  # one per loaded model: it keeps the prompt prefix's cache
     _vocab: Future[VocabClasses] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        prefix = self.template.prefix_ids(self.tokenizer)
+        self.decoder = KVCacheDecoder(self.session, self.manifest.num_kv_heads, self.manifest.head_dim, prefix)
 
     def encode_prompt(self, article: str) -> list[int]:
         return self.template.encode(self.tokenizer, article)

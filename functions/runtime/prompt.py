@@ -49,6 +49,13 @@ class PromptTemplate:
         specials = [t.content for t in tokenizer.get_added_tokens_decoder().values()]
         return tokenizer.encode(self.render(article, specials), add_special_tokens=False).ids
 
+    def prefix_ids(self, tokenizer: Tokenizer) -> list[int]:
+        """The tokens every prompt starts with (the system turn and the article's opening), whose
+        keys and values a loaded model computes once (``KVCacheDecoder``'s prefix cache)."""
+        marker = "\x00article\x00"
+        text = self.render(marker)
+        return tokenizer.encode(text[: text.index(marker)], add_special_tokens=False).ids
+
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2) + "\n")
 

@@ -10,7 +10,7 @@ from functions.runtime import escalation_rule
 from functions.runtime.escalation_rule import RouteDecision
 from functions.runtime.grounding import Grounding, constraint_for, resolve_grounding
 from functions.runtime.guard import GuardReport, check
-from functions.runtime.kv_generate import Generation, KVCacheDecoder
+from functions.runtime.kv_generate import Generation
 from functions.runtime.loops import before_loop, looping, whole_sentences
 from functions.runtime.model import SCANS, LocalModel
 from functions.runtime.sampling import SamplingParams
@@ -52,7 +52,7 @@ class Summarizer:
     def __init__(self, model: LocalModel, grounding: Grounding = "spans"):
         self.model = model
         self.grounding = grounding  # the deployment's default; each call may override it
-        self.decoder = KVCacheDecoder(model.session, model.manifest.num_kv_heads, model.manifest.head_dim)
+        self.decoder = model.decoder
         self.max_new_tokens = model.generation.max_new_tokens
         self.sampling = SamplingParams(no_repeat_ngram=model.generation.no_repeat_ngram)
         self.stop_ids = list(model.manifest.eos_token_ids)

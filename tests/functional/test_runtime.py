@@ -12,7 +12,7 @@ import pytest
 
 from functions.runtime import pool
 from functions.runtime.bundle import BundleError
-from functions.runtime.kv_generate import SharedKVCache
+from functions.runtime.kv_generate import KVCacheDecoder, SharedKVCache
 from functions.runtime.model import load_model
 from functions.runtime.sampling import SamplingParams
 from functions.runtime.summarize import NeedsEscalation, Summarizer
@@ -88,15 +88,18 @@ def test_the_prompt_is_prefilled_once_and_each_step_feeds_one_token(tiny_export,
     prefill, decode = decoder.step, SharedKVCache.step
     monkeypatch.setattr(decoder, "step", lambda ids, n, past: (widths.append(ids.shape[1]), prefill(ids, n, past))[1])
     monkeypatch.setattr(SharedKVCache, "step", lambda self, ids: (widths.append(ids.shape[1]), decode(self, ids))[1])
-    prompt = summarize.model.encode_prompt(ARTICLE)
-    gen = decoder.generate(prompt, 8, [])
-    assert widths[0] == len(prompt) and widths[1:] == [1] * (len(gen.token_ids) - 1)
+    prompt, prefix = summarize.model.encode_prompt(ARTICLE), len(decoder.prefix)
+    gen = decoder.generate(prompt, 8, [])  # the model's first prompt: its template prefix, then the rest
+    assert widths == [prefix, len(prompt) - prefix] + [1] * (len(gen.token_ids) - 1)
+    widths.clear()
+    gen = decoder.generate(prompt, 8, [])  # later prompts start from the prefix's cache
+    assert widths == [len(prompt) - prefix] + [1] * (len(gen.token_ids) - 1)
 
 
 def test_the_shared_kv_buffer_equals_feeding_the_cache_back_also_after_a_row_leaves(tiny_export):
     """Decode writes each new key in place into one buffer bound as both past and present; its logits
     must equal the graph's plain path (each step's present fed back as a fresh array), row by row,
-    also once a row has left the batch and the buffer was compacted."""
+    also once a row has left the batch and another row moved into its slot."""
     summarize = Summarizer(load_model(tiny_export[0] / "student"))
     decoder, prompts = summarize.decoder, _sample_prompts(summarize)[:3]
     caches, last = [], []
@@ -107,9 +110,9 @@ def test_the_shared_kv_buffer_equals_feeding_the_cache_back_also_after_a_row_lea
     shared = decoder.decode_cache(caches, max(map(len, prompts)) + 6)
     active = [0, 1, 2]
     for step in range(5):
-        if step == 2:
-            active = [0, 2]
-            shared.keep([0, 2])
+        if step == 2:  # row 0 leaves: row 2 moves into its slot
+            active = [active[pos] for pos in shared.keep([1, 2])]
+            assert active == [2, 1]
         chosen = [int(last[row].argmax()) for row in active]
         got = shared.step(np.asarray([[token] for token in chosen], np.int64))
         for pos, row in enumerate(active):
@@ -117,6 +120,25 @@ def test_the_shared_kv_buffer_equals_feeding_the_cache_back_also_after_a_row_lea
             logits, caches[row] = decoder.step(ids, len(prompts[row]) + step + 1, caches[row])
             assert np.abs(got[pos] - logits[0, -1]).max() <= 1e-4
             last[row] = logits[0, -1]
+
+
+def test_the_prompt_prefix_is_computed_once_and_continuing_from_it_equals_a_full_prefill(tiny_export):
+    model = load_model(tiny_export[0] / "student")
+    decoder, prompts = model.decoder, _sample_prompts(Summarizer(model))
+    assert len(decoder.prefix) > 10 and all(p[: len(decoder.prefix)] == decoder.prefix for p in prompts)
+    full, _ = decoder.step(np.asarray([prompts[0]], np.int64), len(prompts[0]), decoder.empty_cache())
+    continued, cache = decoder.prefill(prompts[0])
+    assert np.abs(continued[0, -1] - full[0, -1]).max() <= 1e-4
+    assert cache[decoder.past_names[0]].shape[2] == len(prompts[0])
+    kept = decoder._prefix_cache
+    decoder.prefill(prompts[1])
+    assert decoder._prefix_cache is kept  # computed once per loaded model
+    plain = KVCacheDecoder(model.session, model.manifest.num_kv_heads, model.manifest.head_dim)  # no prefix
+    assert [g.token_ids for g in decoder.generate_batch(prompts, 8, [])] == [
+        g.token_ids for g in plain.generate_batch(prompts, 8, [])
+    ]
+    odd = [7, *prompts[0][1:]]  # not the template's prefix: a whole prefill
+    assert np.abs(decoder.prefill(odd)[0] - plain.prefill(odd)[0]).max() == 0
 
 
 def test_batch_summaries_match_one_by_one_and_long_items_escalate_in_place(tiny_export):

@@ -25,8 +25,9 @@ class ScriptedCache:
         pad = lambda a: np.pad(a, ((0, 0), (0, 0), (0, width - a.shape[2]), (0, 0)))  # noqa: E731
         self.past = {name: np.concatenate([pad(row[name]) for row in rows]) for name in rows[0]}
 
-    def keep(self, rows: list[int]) -> None:
+    def keep(self, rows: list[int]) -> list[int]:
         self.past = {name: value[rows] for name, value in self.past.items()}
+        return rows
 
     def step(self, ids: np.ndarray) -> np.ndarray:
         logits, self.past = self.model(ids, self.past)
