@@ -44,14 +44,16 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
+OPS_BUNDLE := $(if $(wildcard build/release/student/manifest.json),build/release,build/bundles)
+STUDENT_HF := .cache/newsburst/$(if $(wildcard build/release/student/manifest.json),work-release,work-quick)/student_hf
+
+# Issue 13's speed goals side by side, one row each with its target (every bench's JSON in build/bench/).
+# They time the release bundles when built, else the quick ones; run on an idle machine.
 bench: $(BUNDLE)
-	$(BIN)/python bench/decode.py --sweep
-	$(BIN)/python bench/cold_start.py
-	$(BIN)/python bench/burst.py
+	$(BIN)/python bench/speed_goals.py --bundles $(OPS_BUNDLE) --student-hf $(STUDENT_HF)
 
 # Ops: the warm-pool planner and the burst load test. They time the release student when it is
-# built, else the quick one (a speed measurement: the quality gate does not apply).
-OPS_BUNDLE := $(if $(wildcard build/release/student/manifest.json),build/release,build/bundles)
+# built, else the quick one (a speed measurement: the quality gate does not apply; OPS_BUNDLE above).
 PROFILE := build/warmpool/profile.json
 $(PROFILE): | $(BUNDLE)
 	$(BIN)/newsburst warmpool profile --bundle $(OPS_BUNDLE)/student --allow-ungated

@@ -105,17 +105,20 @@ def _worker_llamacpp(gguf: Path, ids: list[int], n: int) -> dict:
     return {"load_s": load, "prefill_s": prefill, "decode_s": time.perf_counter() - t0}
 
 
-def runtime_sweep(bundle: Path, ids: list[int], new_tokens: int) -> list[dict]:
-    """The runtime's own loop: prompt-length and batch-size rows, in this process."""
+def runtime_sweep(bundle: Path, ids: list[int], new_tokens: int, runs: int = 3) -> tuple[list[dict], dict]:
+    """The runtime's own loop: prompt-length and batch-size rows, in this process (median of
+    ``runs`` per prompt length), and the checks of issue 13's third goal: decode at 1,024 prompt
+    tokens against 256, and batched tokens equal to one-by-one."""
     from functions.runtime.model import load_model
-    from functions.runtime.summarize import Summarizer
 
-    decoder = Summarizer(load_model(bundle)).decoder
+    decoder = load_model(bundle).decoder
     long_ids = (ids * 4)[:1024]
     decoder.generate(long_ids[:64], 4, [])  # warm-up
     rows = []
     for n in (256, 512, 1024):
-        g = decoder.generate(long_ids[:n], new_tokens, [])
+        gens = sorted((decoder.generate(long_ids[:n], new_tokens, []) for _ in range(runs)),
+                      key=lambda g: g.decode_tokens_per_second)  # fmt: skip
+        g = gens[len(gens) // 2]
         rows.append(
             {
                 "case": f"prompt {n}, batch 1",
@@ -124,20 +127,27 @@ def runtime_sweep(bundle: Path, ids: list[int], new_tokens: int) -> list[dict]:
                 "throughput_tok_s": round(new_tokens / (g.prefill_seconds + g.decode_seconds), 1),
             }
         )
+    same = True
     for batch in (1, 4, 8):
-        prompts = [long_ids[i * 16 : i * 16 + 256] for i in range(batch)]
+        prompts = [long_ids[i * 16 : i * 16 + 256 - 8 * i] for i in range(batch)]  # real padding in the batch
         gens = decoder.generate_batch(prompts, new_tokens, [])
+        same = same and [g.token_ids for g in gens] == [decoder.generate(p, new_tokens, []).token_ids for p in prompts]
         wall = gens[0].prefill_seconds + gens[0].decode_seconds
         steps = max(len(g.token_ids) for g in gens) - 1
         rows.append(
             {
-                "case": f"prompt 256, batch {batch}",
-                "prefill_tok_s": round(256 * batch / gens[0].prefill_seconds, 1),
+                "case": f"prompt <=256, batch {batch}",
+                "prefill_tok_s": round(sum(map(len, prompts)) / gens[0].prefill_seconds, 1),
                 "decode_tok_s": round(steps * batch / gens[0].decode_seconds, 1),
                 "throughput_tok_s": round(sum(len(g.token_ids) for g in gens) / wall, 1),
             }
         )
-    return rows
+    checks = {
+        "decode_1024_over_256": round(rows[2]["decode_tok_s"] / rows[0]["decode_tok_s"], 2),
+        "target_1024_over_256": 0.8,
+        "batched_equals_one_by_one": same,
+    }
+    return rows, checks
 
 
 class _Timed:
@@ -265,14 +275,18 @@ def main() -> int:
     for r in rows:
         r["x_llamacpp"] = round(r["decode_tok_s"] / ref, 2) if ref else "n/a"
     result = {"prompt_tokens": len(ids), "new_tokens": args.tokens, "teacher": teacher_m.teacher_id, "rows": rows}
-    sweep = runtime_sweep(args.bundles / "student", ids, 32) if args.sweep else []
+    sweep, checks = runtime_sweep(args.bundles / "student", ids, 64) if args.sweep else ([], {})
     grounding = grounding_sweep(args.bundles / "student", 64) if args.sweep else []
     if args.json:
-        emit({**result, "runtime_sweep": sweep, "grounding": grounding}, [], True)
+        emit({**result, "runtime_sweep": sweep, "sweep_checks": checks, "grounding": grounding}, [], True)
         return 0
     emit(result, rows, False, f"decode bench: {len(ids)} prompt tokens, {args.tokens} greedy tokens")
     if sweep:
-        emit({}, sweep, False, "\nstudent bundle, runtime loop (32 new tokens)")
+        emit({}, sweep, False, "\nstudent bundle, runtime loop (64 new tokens, median of 3 per prompt length)")
+        print(
+            f"decode at 1,024 prompt tokens / at 256: {checks['decode_1024_over_256']}x (goal >= 0.8x); "
+            f"batched tokens equal one by one: {checks['batched_equals_one_by_one']}"
+        )
         emit({}, grounding, False, "\nstudent bundle, grounding cost (64 new tokens)")
     return 0
 

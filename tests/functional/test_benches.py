@@ -1,9 +1,12 @@
 """The benchmarks and the Lambda packager run end to end on the tiny bundle (figures aside)."""
 
+import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,3 +91,56 @@ def test_a_package_without_a_bundle_fetches_it_from_s3_at_init_and_serves_after_
     result = json.loads(out.stdout.splitlines()[-1])
     assert result["warm_tokens"] > 20 and result["status"] == "summarized"
     assert result["bundle"] == str(tmp_path / "tmp-bundles" / read_manifest(student_dir).version)
+
+
+def _bench_module(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", ROOT / "bench" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_prefill_bench_twin_computes_every_position_and_agrees_on_the_last(student_dir, tmp_path):
+    from functions.runtime.bundle import MODEL, read_manifest
+    from functions.runtime.kv_generate import KVCacheDecoder
+    from functions.runtime.model import open_session
+
+    graphs = _bench_module("prefill").twins(student_dir, tmp_path)
+    manifest = read_manifest(student_dir)
+    ids = np.arange(100, 140, dtype=np.int64)[None]
+    logits = {}
+    for head, folder in graphs.items():
+        decoder = KVCacheDecoder(open_session(folder / MODEL), manifest.num_kv_heads, manifest.head_dim)
+        logits[head] = decoder.step(ids, ids.shape[1], decoder.empty_cache())[0]
+    assert logits["last position"].shape[1] == 1 and logits["every position"].shape[1] == ids.shape[1]
+    assert np.abs(logits["every position"][:, -1] - logits["last position"][:, -1]).max() <= 1e-4
+
+
+def test_the_prefill_bench_times_both_heads_at_both_lengths(student_dir):
+    result = _run("bench/prefill.py", "--runs", "1", "--bundle", str(student_dir))
+    cases = [(r["prompt_tokens"], r["lm_head"]) for r in result["rows"]]
+    assert cases == [(n, head) for n in (512, 1024) for head in ("last position", "every position")]
+    assert all(r["prefill_tok_s"] > 0 and r["peak_rss_mb"] > 0 for r in result["rows"])
+    assert all(r["x_every_position"] == 1.0 for r in result["rows"] if r["lm_head"] == "every position")
+
+
+def test_the_speed_goals_table_holds_each_measurement_against_its_target():
+    results = {
+        "cold_start": {
+            "rows": [
+                {"path": "entry point (router.handler, API event)", "first_token_s": 0.6},
+                {"path": "torch + transformers (1 token)", "first_token_s": 6.6},
+            ]
+        },
+        "prefill": {
+            "rows": [
+                {"prompt_tokens": n, "lm_head": "last position", "x_every_position": x, "rss_vs_every_position": 0.7}
+                for n, x in ((512, 1.5), (1024, 1.3))
+            ]
+        },
+        "decode": {"sweep_checks": {"decode_1024_over_256": 0.85, "batched_equals_one_by_one": True}},
+        "burst": {"modes": [{"x_one_by_one": 1.49}]},
+        "gpu_endpoint": {"provider": "CPUExecutionProvider", "rows": [{"tokens_per_s": 30, "concurrency": 4}]},
+    }
+    met = [r["met"] for r in _bench_module("speed_goals").goal_rows(results)]
+    assert met == ["no", "yes", "yes", "no", "yes", "yes", "no", "no GPU here: CPU rows"]
