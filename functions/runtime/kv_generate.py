@@ -101,9 +101,15 @@ class KVCacheDecoder:
         n = len(self.prefix)
         if not n or len(prompt) <= n or list(prompt[:n]) != self.prefix:
             return self.step(np.asarray([prompt], np.int64), len(prompt), self.empty_cache(1))
+        return self.step(np.asarray([prompt[n:]], np.int64), len(prompt), self.prefix_cache())
+
+    def prefix_cache(self) -> dict[str, np.ndarray]:
+        """The prefix's keys and values, computed on first use (the warm pool asks at load, so a
+        cold start computes them beside the handler's imports)."""
         if self._prefix_cache is None:
-            self._prefix_cache = self.step(np.asarray([self.prefix], np.int64), n, self.empty_cache(1))[1]
-        return self.step(np.asarray([prompt[n:]], np.int64), len(prompt), self._prefix_cache)
+            ids = np.asarray([self.prefix], np.int64)
+            self._prefix_cache = self.step(ids, len(self.prefix), self.empty_cache(1))[1]
+        return self._prefix_cache
 
     def decode_cache(self, rows: Sequence[dict[str, np.ndarray]], capacity: int) -> SharedKVCache:
         return SharedKVCache(self, rows, capacity)

@@ -64,6 +64,8 @@ def _load(key: str, folder: Path, threads, verify: bool, allow_ungated: bool, in
     """Load into the pool; the caller holds _LOCK."""
     model = load_model(Path(folder), threads, verify, info=info)
     ensure_servable(model.folder, model.manifest, allow_ungated)
+    if model.decoder.prefix:
+        model.decoder.prefix_cache()  # every prompt starts with it: on prefetch, this overlaps INIT's imports
     _POOL[key] = model
     return model
 

@@ -35,6 +35,14 @@ def test_warm_pool_loads_once_per_version_and_keeps_a_canary_beside_it(tiny_expo
     pool.clear()
 
 
+def test_a_pooled_model_has_its_prompt_prefix_cached_at_load(tiny_export, monkeypatch):
+    pool.clear()
+    decoder = pool.acquire(tiny_export[0] / "student").model.decoder
+    monkeypatch.setattr(decoder, "step", None)  # asking for the prefix cache must run nothing now
+    assert decoder.prefix_cache()[decoder.past_names[0]].shape[2] == len(decoder.prefix) > 0
+    pool.clear()
+
+
 def test_long_articles_escalate_with_exact_token_counts_and_are_never_truncated(tiny_export):
     summarize = Summarizer(load_model(tiny_export[0] / "student"))
     budget = summarize.model.manifest.local_token_budget
@@ -130,9 +138,9 @@ def test_the_prompt_prefix_is_computed_once_and_continuing_from_it_equals_a_full
     continued, cache = decoder.prefill(prompts[0])
     assert np.abs(continued[0, -1] - full[0, -1]).max() <= 1e-4
     assert cache[decoder.past_names[0]].shape[2] == len(prompts[0])
-    kept = decoder._prefix_cache
+    kept = decoder.prefix_cache()
     decoder.prefill(prompts[1])
-    assert decoder._prefix_cache is kept  # computed once per loaded model
+    assert decoder.prefix_cache() is kept  # computed once per loaded model
     plain = KVCacheDecoder(model.session, model.manifest.num_kv_heads, model.manifest.head_dim)  # no prefix
     assert [g.token_ids for g in decoder.generate_batch(prompts, 8, [])] == [
         g.token_ids for g in plain.generate_batch(prompts, 8, [])
