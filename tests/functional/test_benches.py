@@ -24,6 +24,9 @@ def test_the_burst_bench_runs_both_modes_and_both_caches(student_dir):
     assert all(r["failed"] == 0 and r["cache_hits"] >= 1 for r in modes.values())
     assert [h["cache"] for h in result["cache_hit_latency"]] == ["local folder", "S3 (moto, loopback)"]
     assert all(h["hits"] > 0 for h in result["cache_hit_latency"])
+    split = {r["mode"]: r for r in result["model_only"]}  # the model's own time for the same misses
+    assert split["one by one"]["x_one_by_one"] == 1.0 and split["batched"]["articles"] == 14
+    assert all(r["prefill_s"] > 0 and r["decode_s"] > 0 for r in split.values())
 
 
 def test_the_cold_start_bench_times_the_entry_point_and_breaks_the_runtime_down(student_dir):
