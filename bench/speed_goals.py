@@ -102,12 +102,7 @@ def goal_rows(results: dict) -> list[dict]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bundles", type=Path, default=ROOT / BUNDLES_DIR, help="holds student/ and teacher/")
-    parser.add_argument(
-        "--student-hf",
-        type=Path,
-        default=ROOT / ".cache/newsburst/work-quick/student_hf",
-        help="the same student as a Hugging Face folder, for the torch cold-start row",
-    )
+    parser.add_argument("--student-hf", help="passed to bench/cold_start.py (the torch row's student folder)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     import onnxruntime
@@ -115,8 +110,9 @@ def main() -> int:
     student = str(args.bundles / "student")
     gpu_bundle = next(b for b in (args.bundles / "teacher-cuda", args.bundles / "teacher") if b.exists())
     gpu_levels = "1,4,16,64" if "CUDAExecutionProvider" in onnxruntime.get_available_providers() else "1,4"
+    torch_row = ["--student-hf", args.student_hf] if args.student_hf else []
     results = {
-        "cold_start": run_bench("cold_start.py", "--bundle", student, "--student-hf", str(args.student_hf)),
+        "cold_start": run_bench("cold_start.py", "--bundle", student, *torch_row),
         "prefill": run_bench("prefill.py", "--bundle", student),
         "decode": run_bench("decode.py", "--bundles", str(args.bundles), "--sweep"),
         "burst": run_bench("burst.py", "--bundle", student),
