@@ -5,7 +5,7 @@ full table), keeps their results in ``build/bench/speed-goals.json`` and prints 
 goal: what was measured, the target, and whether it is met. Use an idle machine: the benches
 time real work on every core.
 
-    python bench/speed_goals.py [--bundles build/release] [--student-hf DIR] [--json]
+    python bench/speed_goals.py [--bundles build/bundles] [--student-hf DIR] [--json]
 """
 
 from __future__ import annotations

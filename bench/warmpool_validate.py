@@ -7,7 +7,7 @@
     container processes on loopback; the planner's P99 and cold-start count against it.
 
     python bench/warmpool_validate.py [--profile build/warmpool/profile.json] [--part simfaas|loadtest|both]
-                                      [--bundle build/release/student] [--endpoint-bundle build/release/teacher]
+                                      [--bundle build/bundles/student] [--endpoint-bundle build/bundles/teacher]
                                       [--json]
 """
 
