@@ -57,7 +57,7 @@ def teacher_nll(teacher: Summarizer, article: str, text: str) -> float:
     prompt = teacher.model.encode_prompt(article)
     decoder = teacher.decoder
     # teacher forcing through the KV cache: the graph gives the last position's logits only
-    logits, past = decoder.step(np.asarray([prompt], np.int64), len(prompt), decoder.empty_cache())
+    logits, past = decoder.prefill(prompt)
     nll = []
     for i, token in enumerate(summary):
         row = logits[0, -1].astype(np.float64)

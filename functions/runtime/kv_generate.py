@@ -213,6 +213,9 @@ class SharedKVCache:
 
     def __init__(self, decoder: KVCacheDecoder, rows: Sequence[dict[str, np.ndarray]], capacity: int):
         self.decoder = decoder
+        # On CPU the OrtValue wraps the numpy buffer without a copy. On CUDA the buffer is uploaded
+        # once and stays on the device, as onnxruntime-genai keeps it (not measured here: no GPU).
+        self.device = "cuda" if decoder.session.get_providers()[0] == "CUDAExecutionProvider" else "cpu"
         self.lengths = np.asarray([row[decoder.past_names[0]].shape[2] for row in rows], np.int64)
         buffers = {}
         for name in decoder.past_names:
@@ -224,12 +227,8 @@ class SharedKVCache:
         self._bind(buffers)
 
     def _bind(self, buffers: dict[str, np.ndarray]) -> None:
-        # On CPU the OrtValue wraps the numpy buffer without a copy. On CUDA the buffer is uploaded
-        # once and stays on the device, as onnxruntime-genai keeps it (not measured here: no GPU).
-        session = self.decoder.session
-        self.device = "cuda" if session.get_providers()[0] == "CUDAExecutionProvider" else "cpu"
         self.buffers = buffers
-        self.io = session.io_binding()
+        self.io = self.decoder.session.io_binding()
         self.io.bind_output("logits")  # bound first: get_outputs() keeps binding order; logits come to the host
         self.values = {}
         for name, present in zip(self.decoder.past_names, self.decoder.present_names, strict=True):
