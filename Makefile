@@ -26,12 +26,15 @@ $(BUNDLE): | $(STAMP)
 bundle: $(BUNDLE)
 
 # The bundle to deploy: <= 2 h on 2 cores, resumable (rerun after an interruption), log in build/logs.
-# The published CNN/DailyMail and XSum training articles beside the checkout are used when present.
+# The published training articles with human references beside the checkout are used when present
+# (the teacher and the student learn from them); the gate also scores the first 30 of each dev set
+# per format against lead-3.
 SHARED_NEWS := ../shared/news
-EXTRA := $(foreach f,$(wildcard $(SHARED_NEWS)/cnndm_train.jsonl $(SHARED_NEWS)/xsum_train.jsonl),--extra-articles $(f))
+EXTRA := $(foreach f,$(wildcard $(SHARED_NEWS)/*_train.jsonl $(SHARED_NEWS)/*_train_more.jsonl),--extra-articles $(f))
+GATE := $(foreach f,$(wildcard $(SHARED_NEWS)/cnndm_dev.jsonl $(SHARED_NEWS)/xsum_dev.jsonl),--gate-data $(f))
 release: | $(STAMP)
 	mkdir -p build/logs
-	$(BIN)/newsburst export --profile release $(EXTRA) 2>&1 | tee build/logs/export-release.log
+	$(BIN)/newsburst export --profile release $(EXTRA) $(GATE) 2>&1 | tee build/logs/export-release.log
 
 # Quality on published news with human references (student, teacher, cascade, lead-3)
 eval: $(BUNDLE)

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from functions.runtime.bundle import BUNDLES_DIR, STUDENT_DIR
+from functions.runtime.prompt import FORMATS
 from functions.tables import emit
 
 DEFAULT_OUT = BUNDLES_DIR
@@ -61,7 +62,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     modes = [m.strip() for m in args.grounding.split(",") if m.strip()]
     if not modes or set(modes) - set(MODES):
         raise ValueError(f"--grounding takes {', '.join(MODES)}, got {args.grounding!r}")
-    result = evaluate(args.bundle, args.data, teacher, args.limit, modes, args.cache_dir)
+    formats = [None if f == "auto" else f for f in args.format]
+    if len(formats) > len(args.data):
+        raise SystemExit("newsburst eval: more --format than --data")
+    result = evaluate(args.bundle, args.data, teacher, args.limit, modes, args.cache_dir, formats)
     if args.json:
         emit(result, [], True)
         return 0
@@ -74,7 +78,11 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             for mode in modes
         ]
         rows.append({"system": "lead3", "grounding": "-", **systems["lead3"]})
-        emit(result, rows, False, f"{path}: {block['articles']} articles, ROUGE F1 x100 against its references")
+        title = (
+            f"{path}: {block['articles']} articles, format {block['format']}, ROUGE F1 x100 against its "
+            f"references ({block['reference_words']} words on average)"
+        )
+        emit(result, rows, False, title)
         print()
     return 0
 
@@ -281,6 +289,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--teacher-bundle", type=Path, help="teacher bundle (default: the sibling folder 'teacher' when present)"
     )
     p.add_argument("--limit", type=int, help="evaluate only the first N articles of each data set")
+    p.add_argument(
+        "--format",
+        action="append",
+        default=[],
+        choices=["auto", *FORMATS],
+        help="the format to ask for, one per --data in order (default auto: brief for XSum rows, highlights "
+        "otherwise, by the rows' dataset field or id prefix)",
+    )
     p.add_argument(
         "--grounding",
         default="spans",

@@ -69,9 +69,10 @@ def read_eval_jsonl(path: Path, fields: frozenset[str] = frozenset({"id", "artic
     return rows
 
 
-def read_articles(path: Path) -> list[Article]:
-    """Extra training articles (``--extra-articles``): JSONL lines with at least id and article."""
-    return [Article(id=str(r["id"]), text=r["article"]) for r in read_eval_jsonl(path, frozenset({"id", "article"}))]
+def read_rows(path: Path) -> list[dict]:
+    """Extra training rows (``--extra-articles``): JSONL lines with at least id and article; a
+    ``reference`` (a human-written summary) makes the row a fine-tuning example."""
+    return read_eval_jsonl(path, frozenset({"id", "article"}))
 
 
 HELD_OUT_REFERENCES = Path(__file__).parent / "data" / "lee_heldout_refs.jsonl"

@@ -1,7 +1,9 @@
-"""Knowledge distillation of the student on the teacher's summaries.
+"""Training on summaries: the student on the teacher's and on human references, the teacher on references.
 
 Loss on summary tokens only: cross-entropy to the teacher's top-k distribution (KL up to a
-constant) plus cross-entropy on the teacher's greedy tokens. Embeddings are frozen (they are
+constant) plus cross-entropy on the summary's own tokens (the teacher's greedy ones, or a human
+reference's). A row without top-k (fine-tuning the teacher itself) has the cross-entropy only.
+``train_layers`` trains only the top layers (and the final norm). Embeddings are frozen (they are
 tied to the output layer and hold a third of the weights). The learning rate warms up over
 the first 5% of steps and decays on a cosine to a tenth, the usual recipe for fine-tuning a
 pruned model. Checkpoints make it resumable.
@@ -22,8 +24,6 @@ from tqdm import tqdm
 
 from model_export.targets import Target
 
-CKPT = "distill.ckpt"
-
 
 @dataclass(frozen=True)
 class DistillConfig:
@@ -33,6 +33,8 @@ class DistillConfig:
     kd_weight: float = 0.5
     seed: int = 0
     checkpoint_every: int = 8
+    train_layers: int | None = None  # None: every layer; N: only the top N (and the final norm)
+    desc: str = "distill"  # the progress bar's label
 
 
 def _batch_loss(student, batch: list[Target], kd_weight: float, pad_id: int) -> torch.Tensor:
@@ -46,11 +48,14 @@ def _batch_loss(student, batch: list[Target], kd_weight: float, pad_id: int) -> 
         p, n = len(t.prompt_ids), len(t.summary_ids)
         # the logits at position p-1+i predict summary token i; the output layer runs on these only
         logq = student.lm_head(hidden[row, p - 1 : p - 1 + n]).float().log_softmax(-1)
-        soft = t.topk_logprobs.softmax(-1)  # renormalised teacher top-k
-        kd_terms.append(-(soft * logq.gather(-1, t.topk_ids)).sum(-1))
         ce_terms.append(-logq.gather(-1, torch.tensor(t.summary_ids)[:, None]).squeeze(-1))
-    kd, ce = torch.cat(kd_terms).mean(), torch.cat(ce_terms).mean()
-    return kd_weight * kd + (1 - kd_weight) * ce
+        if t.topk_ids is not None:
+            soft = t.topk_logprobs.softmax(-1)  # renormalised teacher top-k
+            kd_terms.append(-(soft * logq.gather(-1, t.topk_ids)).sum(-1))
+    ce = torch.cat(ce_terms).mean()
+    if not kd_terms:
+        return ce
+    return kd_weight * torch.cat(kd_terms).mean() + (1 - kd_weight) * ce
 
 
 def _schedule(lengths: list[int], cfg: DistillConfig, rng: random.Random) -> list[list[int]]:
@@ -79,7 +84,7 @@ def _lr_factor(step: int, total: int) -> float:
     return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
 
 
-def _signature(cfg: DistillConfig, targets: list[Target], layers: list[int]) -> str:
+def signature(cfg: DistillConfig, targets: list[Target], layers: list[int]) -> str:
     blob = json.dumps(
         {
             "cfg": cfg.__dict__,
@@ -91,16 +96,25 @@ def _signature(cfg: DistillConfig, targets: list[Target], layers: list[int]) -> 
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def _freeze(model, train_layers: int | None) -> None:
+    model.model.embed_tokens.weight.requires_grad_(False)
+    if train_layers is None:
+        return
+    frozen = model.model.layers[: max(0, len(model.model.layers) - train_layers)]
+    for p in frozen.parameters():
+        p.requires_grad_(False)
+
+
 def distill(student, targets: list[Target], cfg: DistillConfig, work_dir: Path, layers: list[int], pad_id: int) -> dict:
-    """Train in place; resume from ``work_dir/distill.ckpt`` when its signature matches."""
-    student.model.embed_tokens.weight.requires_grad_(False)
+    """Train in place; resume from ``work_dir/<desc>.ckpt`` when its signature matches."""
+    _freeze(student, cfg.train_layers)
     params = [p for p in student.parameters() if p.requires_grad]
     optim = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=0.0)
     rng = random.Random(cfg.seed)
     schedule = _schedule([len(t.prompt_ids) + len(t.summary_ids) for t in targets], cfg, rng)
     lr = torch.optim.lr_scheduler.LambdaLR(optim, partial(_lr_factor, total=len(schedule)))
-    sig = _signature(cfg, targets, layers)
-    ckpt_path, done, losses = work_dir / CKPT, 0, []
+    sig = signature(cfg, targets, layers)
+    ckpt_path, done, losses = work_dir / f"{cfg.desc}.ckpt", 0, []
     if ckpt_path.exists():
         ckpt = torch.load(ckpt_path, weights_only=False)
         if ckpt["signature"] == sig:
@@ -109,7 +123,7 @@ def distill(student, targets: list[Target], cfg: DistillConfig, work_dir: Path, 
             lr.load_state_dict(ckpt["lr"])
             done, losses = ckpt["step"], ckpt["losses"]
     student.train()
-    bar = tqdm(total=len(schedule), initial=done, desc="distill", unit="step")
+    bar = tqdm(total=len(schedule), initial=done, desc=cfg.desc, unit="step")
     for step in range(done, len(schedule)):
         loss = _batch_loss(student, [targets[i] for i in schedule[step]], cfg.kd_weight, pad_id)
         optim.zero_grad()
@@ -139,6 +153,7 @@ def distill(student, targets: list[Target], cfg: DistillConfig, work_dir: Path, 
     head = losses[: max(1, len(losses) // 5)]
     tail = losses[-max(1, len(losses) // 5) :]
     return {
+        "signature": sig,
         "steps": len(schedule),
         "loss_first": sum(head) / len(head) if head else 0.0,
         "loss_last": sum(tail) / len(tail) if tail else 0.0,

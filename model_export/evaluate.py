@@ -26,8 +26,10 @@ from functions.runtime.cascade import needs_teacher
 from functions.runtime.grounding import Grounding
 from functions.runtime.guard import check
 from functions.runtime.model import load_model
+from functions.runtime.prompt import Format
 from functions.runtime.summarize import Summarizer, Summary
 from model_export.corpus import read_eval_jsonl
+from model_export.references import format_of
 from model_export.scoring import lead, rouge
 
 _SENTENCE_END = tuple(".!?\"'”’)")
@@ -81,13 +83,14 @@ def summarize_rows(
     label: str,
     escalation: Run | None = None,
     scorer: Summarizer | None = None,
+    fmt: Format | None = None,
 ) -> Run:
     """Summaries of every article, routed like the functions: over-budget ones come from
     ``escalation`` (or lead sentences without one). ``scorer``: the teacher that scores NLL;
     None when ``summarizer`` is the teacher itself."""
     run = Run()
     for i, article in enumerate(tqdm(articles, desc=f"{label} ({mode})", unit="article", leave=False)):
-        if summarizer.decide(article)[1].route == "escalate":
+        if summarizer.decide(article, fmt=fmt)[1].route == "escalate":
             if escalation is None:
                 run.add(lead(article), None, math.nan)
             else:
@@ -96,7 +99,7 @@ def summarize_rows(
         start = time.perf_counter()
         summarizer.constraint(article, mode)  # timed alone: the per-request set-up cost
         run.setups.append((time.perf_counter() - start) * 1000)
-        s = summarizer(article, grounding=mode)
+        s = summarizer(article, grounding=mode, fmt=fmt)
         run.rates.append(s.generation.decode_tokens_per_second)
         run.add(s.text, s, teacher_nll(scorer, article, s.text) if scorer else _own_nll(s))
     return run
@@ -105,13 +108,15 @@ def summarize_rows(
 SPEED_PAIRS = 8  # articles decoded by both models back to back for the speed ratio
 
 
-def paired_decode(student: Summarizer, teacher: Summarizer, articles: Sequence[str], mode: Grounding) -> dict:
+def paired_decode(
+    student: Summarizer, teacher: Summarizer, articles: Sequence[str], mode: Grounding, fmt: Format | None = None
+) -> dict:
     """Decode speed of the two models on the same articles, taking turns article by article in
     this run: the teacher's summaries may come from the cache, its speed never does."""
     rates: dict[str, list[float]] = {"student": [], "teacher": []}
     for article in articles:
         for name, model in (("student", student), ("teacher", teacher)):
-            rates[name].append(model(article, grounding=mode).generation.decode_tokens_per_second)
+            rates[name].append(model(article, grounding=mode, fmt=fmt).generation.decode_tokens_per_second)
     if not articles:
         return {"paired_decode_tok_s": None, "teacher_paired_decode_tok_s": None, "decode_x_teacher": None}
     s, t = statistics.median(rates["student"]), statistics.median(rates["teacher"])
@@ -149,21 +154,28 @@ def run_metrics(run: Run, articles: Sequence[str], references: Sequence[str]) ->
         "loop_or_cut_pct": round(100 * sum(cut) / n, 1),
         "teacher_nll": round(statistics.mean(scored), 3) if scored else None,
         "escalated_pct": round(100 * sum(s is None for s in run.summaries) / n, 1),
+        "words": mean_words(run.texts),
         "decode_tok_s": round(statistics.median(run.rates), 1) if run.rates else None,
         "setup_ms": round(statistics.median(run.setups), 2) if run.setups else None,
     }
 
 
-def teacher_run(teacher: Summarizer, articles: list[str], mode: Grounding, cache_dir: Path | None) -> Run:
-    """The teacher's summaries, cached by teacher version, mode and articles: comparing several
-    students on the same data set pays for the slow teacher once."""
+def mean_words(texts: Sequence[str]) -> float:
+    return round(statistics.mean(len(t.split()) for t in texts), 1) if texts else 0.0
+
+
+def teacher_run(
+    teacher: Summarizer, articles: list[str], mode: Grounding, cache_dir: Path | None, fmt: Format | None = None
+) -> Run:
+    """The teacher's summaries, cached by teacher version, mode, format and articles: comparing
+    several students on the same data set pays for the slow teacher once."""
     if cache_dir is None:
-        return summarize_rows(teacher, articles, mode, "teacher")
-    blob = json.dumps([teacher.model.manifest.version, mode, articles]).encode()
+        return summarize_rows(teacher, articles, mode, "teacher", fmt=fmt)
+    blob = json.dumps([teacher.model.manifest.version, mode, fmt or teacher.format, articles]).encode()
     path = cache_dir / "eval" / f"teacher-{hashlib.sha256(blob).hexdigest()[:24]}.pkl"
     if path.exists():
         return pickle.loads(path.read_bytes())
-    run = summarize_rows(teacher, articles, mode, "teacher")
+    run = summarize_rows(teacher, articles, mode, "teacher", fmt=fmt)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.with_suffix(".tmp").write_bytes(pickle.dumps(run))
     path.with_suffix(".tmp").replace(path)
@@ -176,12 +188,13 @@ def _dataset(
     rows: list[dict],
     modes: Sequence[Grounding],
     cache_dir: Path | None,
+    fmt: Format,
 ) -> dict:
     articles, refs = [r["article"] for r in rows], [r["reference"] for r in rows]
     systems: dict[str, dict] = {"student": {}, "teacher": {}, "cascade": {}}
     for mode in modes:
-        t_run = teacher_run(teacher, articles, mode, cache_dir) if teacher else None
-        s_run = summarize_rows(student, articles, mode, "student", t_run, teacher)
+        t_run = teacher_run(teacher, articles, mode, cache_dir, fmt) if teacher else None
+        s_run = summarize_rows(student, articles, mode, "student", t_run, teacher, fmt)
         systems["student"][mode] = run_metrics(s_run, articles, refs)
         if t_run is None:
             continue
@@ -204,10 +217,11 @@ def _dataset(
         for name in ("student", "cascade"):
             v = systems[name][mode]["rougeLsum"]
             systems[name][mode]["rougeLsum_x_teacher"] = round(v / t, 2) if v and t else None
-        speeds = paired_decode(student, teacher, [articles[i] for i in local[:SPEED_PAIRS]], mode)
+        speeds = paired_decode(student, teacher, [articles[i] for i in local[:SPEED_PAIRS]], mode, fmt)
         systems["student"][mode] |= speeds
         systems["teacher"][mode]["paired_decode_tok_s"] = speeds.pop("teacher_paired_decode_tok_s")
-    systems["lead3"] = rouge([lead(a) for a in articles], refs)
+    leads = [lead(a) for a in articles]
+    systems["lead3"] = rouge(leads, refs) | {"words": mean_words(leads)}
     return {name: value for name, value in systems.items() if value}
 
 
@@ -218,8 +232,12 @@ def evaluate(
     limit: int | None = None,
     modes: Sequence[Grounding] = ("spans",),
     cache_dir: Path | None = None,
+    formats: Sequence[Format | None] = (),
 ) -> dict:
+    """``formats``: one per data set in order (None or missing: the data set's own, by its rows)."""
     datasets = {str(path): read_eval_jsonl(path)[:limit] for path in data}  # all read before hours of decoding
+    chosen = list(formats) + [None] * (len(datasets) - len(formats))
+    fmts = {path: f or format_of(rows[0]) for (path, rows), f in zip(datasets.items(), chosen, strict=True)}
     student = Summarizer(load_model(bundle))
     teacher = Summarizer(load_model(teacher_bundle)) if teacher_bundle else None
     for s in (student, teacher):
@@ -230,7 +248,12 @@ def evaluate(
         "teacher": teacher.model.manifest.version if teacher else None,
         "modes": list(modes),
         "datasets": {
-            path: {"articles": len(rows), "systems": _dataset(student, teacher, rows, modes, cache_dir)}
+            path: {
+                "articles": len(rows),
+                "format": fmts[path],
+                "reference_words": mean_words([r["reference"] for r in rows]),
+                "systems": _dataset(student, teacher, rows, modes, cache_dir, fmts[path]),
+            }
             for path, rows in datasets.items()
         },
     }

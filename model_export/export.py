@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tokenizers import Tokenizer
 
-from functions.runtime.bundle import MODEL, BundleError, GenerationSettings, read_manifest
+from functions.runtime.bundle import MODEL, PROMPT_TEMPLATE, BundleError, GenerationSettings, read_manifest
 from functions.runtime.kv_generate import KVCacheDecoder
 from functions.runtime.model import load_model, open_session
 from functions.runtime.prompt import PromptTemplate
@@ -23,6 +25,7 @@ from model_export.last_position_head import last_position_head
 from model_export.onnx_build import Precision, build_onnx
 from model_export.profiles import STUDENT_BUDGET, TEACHER_MAX_NEW_TOKENS, Profile
 from model_export.quality_gate import compare
+from model_export.references import ReferenceRow, format_of, reference_rows
 from model_export.shared_embedding import share_quantized_embedding
 from model_export.student_gate import student_gate
 
@@ -87,60 +90,101 @@ def run_export(
     gpu_teacher: bool = False,
 ) -> ExportReport:
     from model_export.distill import DistillConfig, distill
+    from model_export.reference_targets import reference_targets, with_teacher_topk
     from model_export.student import student_from_teacher
     from model_export.targets import teacher_targets
     from model_export.teacher import load_teacher, resolve_teacher
+    from model_export.teacher_finetune import tuned_teacher
 
     started = time.perf_counter()
     ensure_writable(out)
     ensure_writable(cache_dir)
-    extra = [a for path in extra_articles for a in corpus.read_articles(path)]  # bad input fails before hours of work
+    rows = [row for path in extra_articles for row in corpus.read_rows(path)]  # bad input fails before hours of work
     gate_rows = [row for path in gate_data for row in corpus.read_eval_jsonl(path)[: profile.eval_articles]]
+    references, ref_report = reference_rows([r for r in rows if r.get("reference")])
+    extra = [corpus.Article(str(r["id"]), r["article"]) for r in rows if not r.get("reference")]
     source = resolve_teacher(teacher, cache_dir)
     tokenizer_json = source.hf_folder / "tokenizer.json"
     tokenizer = Tokenizer.from_file(str(tokenizer_json))
     eos_id = tokenizer.token_to_id(EOS_TOKEN)
     if eos_id is None:
         raise ExportError(f"teacher tokenizer has no {EOS_TOKEN} token; only ChatML teachers are supported")
-    template = PromptTemplate()
-    teacher_model = load_teacher(source)
+    template = PromptTemplate(input_tokens=profile.input_tokens)
     train, held = corpus.split(corpus.load_articles())
     train, held = train[: profile.train_articles] + extra, held[: profile.eval_articles]
     work = cache_dir / f"work-{profile.name}"
     work.mkdir(parents=True, exist_ok=True)
     report = ExportReport(profile=profile.name)
+    report.metrics["references"] = ref_report.as_dict()
 
-    # The teacher bundle comes first: it writes the distillation targets and is the gate's yardstick.
+    # 1. The teacher learns from the human references first (when the profile says so): it
+    # serves the endpoint, writes the targets of articles without a reference, and lends the
+    # student its layers.
+    teacher_refs = per_format(references, profile.teacher_references_per_format)
+    if teacher_refs:
+        tcfg = DistillConfig(
+            epochs=profile.teacher_epochs,
+            batch_size=profile.batch_size,
+            learning_rate=profile.teacher_learning_rate,
+            kd_weight=0.0,
+            train_layers=profile.teacher_train_layers,
+            desc="teacher fine-tune",
+        )
+        ft_targets = reference_targets(teacher_refs, tokenizer, template, eos_id)
+        source, report.metrics["teacher_finetune"] = tuned_teacher(source, ft_targets, tcfg, work, eos_id)
+    teacher_model = load_teacher(source)
+
+    # 2. The teacher bundle: it writes the distillation targets and is the gate's yardstick.
     teacher_dir = out / "teacher"
-    if not _is_current(teacher_dir, source.teacher_id, template.version, QUANTIZATION):
+    if not _is_current(teacher_dir, source.teacher_id, template, QUANTIZATION):
         _write_teacher_bundle(teacher_dir, source, teacher_model.config, tokenizer_json, template, eos_id, cache_dir)
     report.teacher_bundle = str(teacher_dir)
     gpu_dir = out / "teacher-cuda"
-    if gpu_teacher and not _is_current(gpu_dir, source.teacher_id, template.version, GPU_QUANTIZATION):
+    if gpu_teacher and not _is_current(gpu_dir, source.teacher_id, template, GPU_QUANTIZATION):
         config = teacher_model.config
         _write_teacher_bundle(gpu_dir, source, config, tokenizer_json, template, eos_id, cache_dir, "fp16")
     report.gpu_teacher_bundle = str(gpu_dir) if gpu_teacher else ""
     teacher_summarize = Summarizer(load_model(teacher_dir))
 
+    # 3. The student's rows: references with the teacher's distribution on their tokens, and the
+    # teacher's own summaries of the articles that have no reference.
     targets = teacher_targets(
         teacher_summarize,
         train,
-        max_article_tokens=profile.max_article_tokens,
         top_k=profile.top_k,
         grounding=profile.target_grounding,
         batch_size=profile.teacher_batch,
         cache_dir=cache_dir,
     )
     complete = sum(t.summary_ids[-1] == eos_id for t in targets if t.summary_ids)
+    student_refs = per_format(references, profile.references_per_format)
+    ref_targets = with_teacher_topk(
+        teacher_model,
+        reference_targets(student_refs, tokenizer, template, eos_id),
+        profile.top_k,
+        teacher_summarize.model.manifest.version,
+        cache_dir,
+        pad_id=eos_id,
+    )
     report.metrics["targets"] = {
         "teacher_summaries": len(targets),
         "extra_articles": len(extra),
         "ending_in_eos": complete,
         "grounding": profile.target_grounding,
+        "references": len(ref_targets),
+        **{f"references_{fmt}": n for fmt, n in Counter(r.format for r in student_refs).items()},
     }
-    student, layers = student_from_teacher(teacher_model, profile.student_layers, profile.student_head_layers)
+    targets = targets + ref_targets
+    student, layers = student_from_teacher(
+        teacher_model, profile.student_layers, profile.student_head_layers, profile.student_layout
+    )
     del teacher_model  # its weights now live in the student and the teacher bundle
-    cfg = DistillConfig(epochs=profile.epochs, batch_size=profile.batch_size, learning_rate=profile.learning_rate)
+    cfg = DistillConfig(
+        epochs=profile.epochs,
+        batch_size=profile.batch_size,
+        learning_rate=profile.learning_rate,
+        kd_weight=profile.kd_weight,
+    )
     report.metrics["distill"] = distill(student, targets, cfg, work, layers, pad_id=eos_id)
 
     student_hf = work / "student_hf"
@@ -162,7 +206,7 @@ def run_export(
     gate = compare(
         KVCacheDecoder(open_session(fp32 / MODEL), *dims),
         KVCacheDecoder(open_session(int8 / MODEL), *dims),
-        [template.encode(tokenizer, a.text) for a in gate_articles],
+        [template.encode(tokenizer, template.select(tokenizer, a.text)) for a in gate_articles],
         [refs[a.id] for a in gate_articles],
         tokenizer.decode,
         profile.serve_max_new_tokens,
@@ -203,6 +247,7 @@ def run_export(
         profile.servable_floor,
         profile.max_escalated_share,
         cache_dir,
+        ["highlights"] * len(gate_articles) + [format_of(r) for r in gate_rows],
     )
     record_metrics(
         student_dir,
@@ -258,9 +303,23 @@ def _write_teacher_bundle(
     )
 
 
-def _is_current(bundle: Path, teacher_id: str, template_version: str, recipe: str) -> bool:
+def _is_current(bundle: Path, teacher_id: str, template: PromptTemplate, recipe: str) -> bool:
     try:
         m = read_manifest(bundle)
-    except BundleError:
+        written = PromptTemplate.load(bundle / PROMPT_TEMPLATE)
+    except (BundleError, OSError, ValueError, TypeError):
         return False
-    return (m.teacher_id, m.prompt_template_version, m.quantization) == (teacher_id, template_version, recipe)
+    return (m.teacher_id, written, m.quantization) == (teacher_id, template, recipe)
+
+
+def per_format(rows: list[ReferenceRow], n: int) -> list[ReferenceRow]:
+    """The first ``n`` references of each format in a fixed pseudo-random order (by id), so a
+    larger profile's rows include a smaller one's."""
+    ordered = sorted(rows, key=lambda r: hashlib.sha256(r.id.encode()).hexdigest())
+    taken: Counter = Counter()
+    out = []
+    for row in ordered:
+        if taken[row.format] < n:
+            taken[row.format] += 1
+            out.append(row)
+    return out

@@ -5,8 +5,9 @@ from __future__ import annotations
 import copy
 
 
-def kept_layers(teacher_layers: int, keep: int, head: int) -> list[int]:
-    """The first ``head`` layers and the last ``keep - head``: one contiguous middle block is dropped.
+def kept_layers(teacher_layers: int, keep: int, head: int, layout: str = "ends") -> list[int]:
+    """``ends``: the first ``head`` layers and the last ``keep - head`` (one contiguous middle
+    block is dropped); ``even``: ``keep`` layers spread evenly, first and last included (DistilBART).
 
     Measured on SmolLM2-135M (KD+CE loss of the undistilled 12-layer student on teacher
     summaries, 30-layer teacher = 0.97): evenly spaced layers 15.1, first 10 + last 2 16.7,
@@ -14,12 +15,16 @@ def kept_layers(teacher_layers: int, keep: int, head: int) -> list[int]:
     """
     if not 0 <= head <= keep <= teacher_layers:
         raise ValueError(f"cannot keep {keep} of {teacher_layers} layers with {head} from the start")
+    if layout == "even":
+        return sorted({round(i * (teacher_layers - 1) / max(1, keep - 1)) for i in range(keep)})
+    if layout != "ends":
+        raise ValueError(f"unknown layer layout {layout!r}; choose ends or even")
     return list(range(head)) + list(range(teacher_layers - (keep - head), teacher_layers))
 
 
-def student_from_teacher(teacher, keep: int, head: int):
+def student_from_teacher(teacher, keep: int, head: int, layout: str = "ends"):
     """A smaller copy of the teacher initialised with its own weights for the kept layers."""
-    layers = kept_layers(teacher.config.num_hidden_layers, keep, head)
+    layers = kept_layers(teacher.config.num_hidden_layers, keep, head, layout)
     config = copy.deepcopy(teacher.config)
     config.num_hidden_layers = len(layers)
     config.layer_types = None  # recomputed for the new depth by the config class

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
+from functions.runtime.prompt import Format
 from functions.runtime.summarize import Summarizer
-from model_export.evaluate import cascade, summarize_rows, teacher_run
-from model_export.scoring import rouge
+from model_export.evaluate import Run, cascade, summarize_rows, teacher_run
+from model_export.scoring import lead, rouge
 
 QUANTILES = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
 
@@ -33,6 +34,7 @@ class StudentGate:
     confidence_threshold: float | None
     cascade_rouge_lsum: float
     cascade_escalated_pct: float
+    by_format: dict[str, dict[str, float]]  # format -> student / teacher / lead3 ROUGE-Lsum on its rows
 
     @property
     def ratio(self) -> float:
@@ -59,6 +61,7 @@ class StudentGate:
             "servable_floor": self.floor,
             "servable_cascade_rouge_lsum": self.cascade_rouge_lsum,
             "servable_cascade_escalated_pct": self.cascade_escalated_pct,
+            **{f"servable_{fmt}_{k}": v for fmt, row in self.by_format.items() for k, v in row.items()},
         }
 
 
@@ -70,17 +73,37 @@ def student_gate(
     floor: float,
     max_escalated_share: float,
     cache_dir: Path | None = None,
+    formats: list[Format] | None = None,
 ) -> StudentGate:
-    local = [i for i, a in enumerate(articles) if student.decide(a)[1].route == "local"]
-    arts, refs = [articles[i] for i in local], [references[i] for i in local]
-    t_run = teacher_run(teacher, arts, "spans", cache_dir)
-    s_run = summarize_rows(student, arts, "spans", "gate student", t_run)  # no NLL scoring: not gated on
+    """``formats``: each article's (default: the student's default format for all); the verdict
+    records the student against lead-3 per format."""
+    fmts = formats or [student.format] * len(articles)
+    local = [
+        i for i, (a, f) in enumerate(zip(articles, fmts, strict=True)) if student.decide(a, fmt=f)[1].route == "local"
+    ]
+    s_run, t_run, refs, by_format = Run(), Run(), [], {}
+    for fmt in dict.fromkeys(fmts[i] for i in local):
+        rows = [i for i in local if fmts[i] == fmt]
+        arts, group_refs = [articles[i] for i in rows], [references[i] for i in rows]
+        t_group = teacher_run(teacher, arts, "spans", cache_dir, fmt)
+        s_group = summarize_rows(student, arts, "spans", f"gate student ({fmt})", t_group, fmt=fmt)  # no NLL
+        by_format[fmt] = {
+            "articles": len(rows),
+            "student_rouge_lsum": rouge(s_group.texts, group_refs)["rougeLsum"],
+            "teacher_rouge_lsum": rouge(t_group.texts, group_refs)["rougeLsum"],
+            "lead3_rouge_lsum": rouge([lead(a) for a in arts], group_refs)["rougeLsum"],
+        }
+        for run, group in ((s_run, s_group), (t_run, t_group)):
+            run.texts += group.texts
+            run.summaries += group.summaries
+            run.nll += group.nll
+        refs += group_refs
     confidences = [s.generation.mean_logprob for s in s_run.summaries if s is not None]
     best: tuple[float, float | None, float] = (-1.0, None, 0.0)
     for q in QUANTILES:
         threshold = float(np.quantile(confidences, q)) if q and confidences else None
         mix, _ = cascade(s_run, t_run, threshold)
-        share = sum(s is None for s in mix.summaries) / max(len(arts), 1)
+        share = sum(s is None for s in mix.summaries) / max(len(refs), 1)
         score = rouge(mix.texts, refs)["rougeLsum"]
         if (share <= max_escalated_share or threshold is None) and score > best[0]:
             best = (score, threshold, share)
@@ -92,4 +115,5 @@ def student_gate(
         confidence_threshold=None if best[1] is None else round(best[1], 4),
         cascade_rouge_lsum=best[0],
         cascade_escalated_pct=round(100 * best[2], 1),
+        by_format=by_format,
     )

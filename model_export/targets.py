@@ -22,7 +22,7 @@ from tqdm import tqdm
 from functions.runtime.grounding import Grounding
 from functions.runtime.kv_generate import Generation
 from functions.runtime.loops import before_loop, looping
-from functions.runtime.prompt import truncate_article
+from functions.runtime.prompt import FORMATS, Format
 from functions.runtime.summarize import Summarizer
 from model_export.corpus import Article
 
@@ -32,8 +32,8 @@ class Target:
     article_id: str
     prompt_ids: list[int]
     summary_ids: list[int]  # includes the closing EOS when the teacher produced one
-    topk_ids: torch.Tensor  # [len(summary_ids), k] int64
-    topk_logprobs: torch.Tensor  # [len(summary_ids), k] float32
+    topk_ids: torch.Tensor | None  # [len(summary_ids), k] int64; None: no teacher distribution (CE only)
+    topk_logprobs: torch.Tensor | None  # [len(summary_ids), k] float32
 
 
 def _key(teacher_version: str, article: Article, **params) -> str:
@@ -87,36 +87,40 @@ def ending_at_a_sentence(target: Target, ends: frozenset[int], eos_id: int) -> T
     )
 
 
+def target_format(article: Article) -> Format:
+    """Articles without a reference alternate between the formats, so the teacher's targets teach both."""
+    return FORMATS[int(hashlib.sha256(article.id.encode()).hexdigest(), 16) % len(FORMATS)]
+
+
 def teacher_targets(
     teacher: Summarizer,
     articles: list[Article],
     *,
-    max_article_tokens: int,
     top_k: int,
     grounding: Grounding,
     batch_size: int,
     cache_dir: Path,
 ) -> list[Target]:
-    """One target per article (truncated to ``max_article_tokens``), from cache where possible."""
+    """One target per article (the part the bundle's template reads, in ``target_format``), from
+    cache where possible."""
     version = teacher.model.manifest.version
     folder = cache_dir / "targets" / version
     folder.mkdir(parents=True, exist_ok=True)
-    params = {"mat": max_article_tokens, "k": top_k, "grounding": grounding, "new": teacher.max_new_tokens}
-    paths = {a.id: folder / f"{_key(version, a, **params)}.pt" for a in articles}
+    params = {"k": top_k, "grounding": grounding, "new": teacher.max_new_tokens}
+    paths = {a.id: folder / f"{_key(version, a, fmt=target_format(a), **params)}.pt" for a in articles}
     todo = [a for a in articles if not paths[a.id].exists()]
     eos_id = teacher.stop_ids[0]
     tokenizer = teacher.model.tokenizer
     bar = tqdm(total=len(articles), initial=len(articles) - len(todo), desc="teacher summaries", unit="article")
     for start in range(0, len(todo), batch_size):
         batch = todo[start : start + batch_size]
-        texts = [truncate_article(tokenizer, a.text, max_article_tokens) for a in batch]
-        prompts = [teacher.model.encode_prompt(t) for t in texts]
+        prompts = [teacher.model.encode_prompt(a.text, target_format(a)) for a in batch]
         gens = teacher.decoder.generate_batch(
             prompts,
             teacher.max_new_tokens,
             teacher.stop_ids,
             stop_when=looping,
-            constraints=[teacher.constraint(t, grounding) for t in texts],
+            constraints=[teacher.constraint(a.text, grounding) for a in batch],
             record_topk=top_k,
         )
         for article, prompt, gen in zip(batch, prompts, gens, strict=True):

@@ -30,13 +30,16 @@ def tokenizer(teacher_source):
     return Tokenizer.from_file(str(teacher_source.hf_folder / "tokenizer.json"))
 
 
+REFERENCE_ROWS = Path(__file__).parent / "data" / "reference_rows.jsonl"  # written here, as a fixture
+
+
 @pytest.fixture(scope="session")
 def tiny_export(tmp_path_factory, teacher_source):
     from model_export.export import run_export
     from model_export.profiles import get_profile
 
     out = tmp_path_factory.mktemp("bundles")
-    report = run_export(get_profile("tiny"), None, out, CACHE)
+    report = run_export(get_profile("tiny"), None, out, CACHE, extra_articles=[REFERENCE_ROWS])
     return out, report
 
 

@@ -24,7 +24,7 @@ from functions.runtime.bundle import (
 )
 from functions.runtime.grounding import VocabClasses
 from functions.runtime.kv_generate import KVCacheDecoder
-from functions.runtime.prompt import PromptTemplate
+from functions.runtime.prompt import DEFAULT_FORMAT, Format, PromptTemplate
 
 # The vocabulary scan for grounded decoding (~0.13 s) runs on this thread beside the prefill,
 # which releases the GIL: a constraint is first needed at the first decode step, so a cold start
@@ -48,8 +48,12 @@ class LocalModel:
         prefix = self.template.prefix_ids(self.tokenizer)
         self.decoder = KVCacheDecoder(self.session, self.manifest.num_kv_heads, self.manifest.head_dim, prefix)
 
-    def encode_prompt(self, article: str) -> list[int]:
-        return self.template.encode(self.tokenizer, article)
+    def reads(self, article: str) -> str:
+        """The part of ``article`` this bundle's model reads (its template's input selection)."""
+        return self.template.select(self.tokenizer, article)
+
+    def encode_prompt(self, article: str, fmt: Format = DEFAULT_FORMAT) -> list[int]:
+        return self.template.encode(self.tokenizer, self.reads(article), fmt)
 
     def vocab(self) -> Future[VocabClasses]:
         """The tokenizer's vocabulary classes, scanned once per loaded model (the warm pool keeps

@@ -13,6 +13,7 @@ from functions.runtime.guard import GuardReport, check
 from functions.runtime.kv_generate import Generation
 from functions.runtime.loops import before_loop, looping, whole_sentences
 from functions.runtime.model import SCANS, LocalModel
+from functions.runtime.prompt import DEFAULT_FORMAT, Format
 from functions.runtime.sampling import SamplingParams
 
 
@@ -48,18 +49,26 @@ class _Deferred:
         self.future.result().advance(token)
 
 
+def _per_article(value, n: int) -> list:
+    return [value] * n if value is None or isinstance(value, str) else list(value)
+
+
 class Summarizer:
-    def __init__(self, model: LocalModel, grounding: Grounding = "spans"):
+    def __init__(self, model: LocalModel, grounding: Grounding = "spans", fmt: Format = DEFAULT_FORMAT):
         self.model = model
-        self.grounding = grounding  # the deployment's default; each call may override it
+        self.grounding = grounding  # the deployment's defaults; each call may override them
+        self.format = fmt
         self.decoder = model.decoder
         self.max_new_tokens = model.generation.max_new_tokens
         self.sampling = SamplingParams(no_repeat_ngram=model.generation.no_repeat_ngram)
         self.stop_ids = list(model.manifest.eos_token_ids)
 
-    def decide(self, article: str, max_new_tokens: int | None = None) -> tuple[list[int], RouteDecision]:
-        """The prompt's tokens and where they run: here, or escalated (the escalation rule)."""
-        ids = self.model.encode_prompt(article)
+    def decide(
+        self, article: str, max_new_tokens: int | None = None, fmt: Format | None = None
+    ) -> tuple[list[int], RouteDecision]:
+        """The prompt's tokens and where they run: here, or escalated (the escalation rule decides
+        on the prompt as it would be sent, after the template's input selection)."""
+        ids = self.model.encode_prompt(article, fmt or self.format)
         budget = self.model.manifest.local_token_budget
         return ids, escalation_rule.decide(len(ids), max_new_tokens or self.max_new_tokens, budget)
 
@@ -71,8 +80,9 @@ class Summarizer:
         on_token: Callable[[int], None] | None = None,
         stop_strings: Sequence[str] = (),
         grounding: Grounding | None = None,
+        fmt: Format | None = None,
     ) -> Summary:
-        ids, decision = self.decide(article, max_new_tokens)
+        ids, decision = self.decide(article, max_new_tokens, fmt)
         if decision.route == "escalate":
             raise NeedsEscalation(decision)
         gen = self.decoder.generate(
@@ -87,12 +97,14 @@ class Summarizer:
         return self._finish(article, gen, decision, stop_strings)
 
     def constraint(self, article: str, grounding: Grounding | None = None):
-        """The grounding rule for one article (None when grounding is off)."""
+        """The grounding rule for one article (None when grounding is off), over the part the
+        model reads: it can only copy what it saw, and a short lead bounds the set-up's cost."""
         mode = resolve_grounding(grounding, self.grounding)
         if mode == "off":
             return None
         vocab, tokenizer = self.model.vocab().result(), self.model.tokenizer
-        return constraint_for(mode, tokenizer, vocab, article, tokenizer.encode(article).ids)
+        read = self.model.reads(article)
+        return constraint_for(mode, tokenizer, vocab, read, tokenizer.encode(read).ids)
 
     def _deferred(self, article: str, grounding: Grounding | None) -> _Deferred | None:
         if resolve_grounding(grounding, self.grounding) == "off":
@@ -107,11 +119,14 @@ class Summarizer:
         stop_strings: Sequence[str] = (),
         max_new_tokens: int | None = None,
         grounding: Grounding | Sequence[Grounding | None] | None = None,
+        fmt: Format | Sequence[Format | None] | None = None,
     ) -> list[Summary | RouteDecision]:
         """Summarize the articles that fit in one batched generation; the rest come back as
-        their ``escalate`` decision, in input order. ``grounding``: one mode, or one per article."""
-        modes = [grounding] * len(articles) if grounding is None or isinstance(grounding, str) else list(grounding)
-        routed = [self.decide(a, max_new_tokens) for a in articles]
+        their ``escalate`` decision, in input order. ``grounding`` and ``fmt``: one for all, or
+        one per article."""
+        modes = _per_article(grounding, len(articles))
+        formats = _per_article(fmt, len(articles))
+        routed = [self.decide(a, max_new_tokens, f) for a, f in zip(articles, formats, strict=True)]
         local = [i for i, (_, d) in enumerate(routed) if d.route == "local"]
         out: list[Summary | RouteDecision] = [d for _, d in routed]
         if local:
@@ -140,7 +155,8 @@ class Summarizer:
         for stop in stop_strings:
             text = text.split(stop, 1)[0]
         # a loop or the token limit cut the last sentence: editors get the whole ones before it
-        text = whole_sentences(text.strip()) if looped or gen.stop_reason == "length" else text.strip()
+        text = " ".join(text.split())  # one paragraph: a line break never sits inside a sentence ("$1.\nmillion")
+        text = whole_sentences(text) if looped or gen.stop_reason == "length" else text
         if looped:
             gen.stop_reason = "loop"
         return Summary(text, gen, check(text, article), decision)

@@ -28,11 +28,13 @@ def test_flagged_degenerate_and_unsure_summaries_go_to_the_teacher():
 
 
 def test_the_gate_refuses_a_student_below_the_floor():
-    passing = StudentGate(30, 24.0, 30.0, 0.8, -1.2, 29.0, 10.0)
-    failing = StudentGate(30, 23.9, 30.0, 0.8, None, 28.0, 5.0)
+    brief = {"brief": {"articles": 30, "student_rouge_lsum": 18.0, "lead3_rouge_lsum": 14.0}}
+    passing = StudentGate(30, 24.0, 30.0, 0.8, -1.2, 29.0, 10.0, brief)
+    failing = StudentGate(30, 23.9, 30.0, 0.8, None, 28.0, 5.0, {})
     assert passing.servable and round(passing.ratio, 2) == 0.8
     assert not failing.servable and "NOT servable" in failing.explain()
     assert failing.as_metrics()["servable_ratio"] == 0.797
+    assert passing.as_metrics()["servable_brief_lead3_rouge_lsum"] == 14.0  # the verdict keeps lead-3 per format
 
 
 def test_a_target_keeps_its_eos_and_loses_a_looping_tail():

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import model_export.distill as distill_mod
-from model_export.distill import CKPT, DistillConfig, distill
+from model_export.distill import DistillConfig, distill
 from model_export.targets import Target
 
 
@@ -57,7 +57,7 @@ def test_distillation_resumes_from_its_checkpoint(tmp_path, monkeypatch):
     monkeypatch.setattr(distill_mod, "_batch_loss", crash_on_third)
     with pytest.raises(KeyboardInterrupt):
         distill(_tiny_llama(), _targets(), cfg, tmp_path, [], 0)
-    assert torch.load(tmp_path / CKPT, weights_only=False)["step"] == 2
+    assert torch.load(tmp_path / "distill.ckpt", weights_only=False)["step"] == 2
 
     calls.clear()
     monkeypatch.setattr(distill_mod, "_batch_loss", lambda *a, **k: (calls.append(1), real(*a, **k))[1])

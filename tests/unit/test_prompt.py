@@ -1,4 +1,6 @@
-from functions.runtime.prompt import CLOSE, OPEN, PromptTemplate, truncate_article
+import pytest
+
+from functions.runtime.prompt import CLOSE, OPEN, PromptTemplate, select_input, truncate_article
 
 # Pinned: the exact ids of one fixed prompt. A change here means every cached summary and
 # every deployed bundle's expectations changed; bump PromptTemplate.version deliberately.
@@ -69,14 +71,17 @@ PINNED_IDS = [
     15459,
     46,
     198,
-    13764,
-    3298,
-    836,
-    260,
-    2524,
-    281,
-    827,
+    19161,
+    1296,
+    1890,
     8545,
+    351,
+    260,
+    1646,
+    5307,
+    282,
+    451,
+    2524,
     30,
     2,
     198,
@@ -117,9 +122,34 @@ def test_truncate_article_cuts_at_a_token_boundary(tokenizer):
 
 
 def test_template_round_trips_through_json(tmp_path):
-    t = PromptTemplate(version="x-1", instruction="One sentence.")
+    t = PromptTemplate(version="x-1", instructions={"brief": "One.", "highlights": "Three."}, input_tokens=64)
     t.save(tmp_path / "p.json")
     assert PromptTemplate.load(tmp_path / "p.json") == t
+
+
+def test_a_v1_template_still_loads_as_both_formats_on_whole_articles(tmp_path):
+    (tmp_path / "p.json").write_text('{"version": "summary-v1", "system": "S", "instruction": "Two sentences."}')
+    old = PromptTemplate.load(tmp_path / "p.json")
+    assert old.instruction("brief") == old.instruction("highlights") == "Two sentences."
+    assert old.input_tokens is None
+
+
+def test_the_instruction_follows_the_format():
+    brief, cards = PromptTemplate().render("Rates rose.", fmt="brief"), PromptTemplate().render("Rates rose.")
+    assert "one sentence" in brief and "three short sentences" in cards
+    with pytest.raises(ValueError, match="unknown format"):
+        PromptTemplate().render("Rates rose.", fmt="haiku")
+
+
+def test_the_model_reads_whole_lead_sentences_up_to_the_budget(tokenizer):
+    article = "The council met on Monday. It approved a budget of $4 million. " * 20 + "Late detail."
+    read = select_input(tokenizer, article, 40)
+    assert article.startswith(read) and read.endswith(".")
+    assert len(tokenizer.encode(read, add_special_tokens=False).ids) <= 40
+    assert len(read) > len("The council met on Monday.")  # as many whole sentences as fit
+    assert PromptTemplate(input_tokens=None).select(tokenizer, article) == article
+    one_long = "word " * 200
+    assert len(tokenizer.encode(select_input(tokenizer, one_long, 30), add_special_tokens=False).ids) == 30
 
 
 def test_no_special_token_and_no_delimiter_in_any_case_can_come_from_article_text(tokenizer):
