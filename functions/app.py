@@ -99,7 +99,7 @@ class App:
             # cold starts by Lambda's initialization type (on-demand, provisioned-concurrency, snap-start):
             # one metric each, buffered with the rest so nothing is printed outside an invocation
             self.metrics.add_metric(f"ModelLoad_{s.initialization_type}", MetricUnit.Count, 1)
-        return Summarizer(checkout.model, s.grounding), checkout
+        return Summarizer(checkout.model, s.grounding, s.format), checkout
 
     @cached_property
     def fingerprint(self) -> ModelFingerprint:

@@ -114,14 +114,15 @@ def _cmd_summarize(args: argparse.Namespace) -> int:
     results = []
     for item in items:
         mode = resolve_grounding(item.grounding, default)
+        fmt = item.format or _settings(args).format
         start = time.perf_counter()
         try:
-            s = summarize(item.body, grounding=mode)
+            s = summarize(item.body, grounding=mode, fmt=fmt)
         except NeedsEscalation as exc:
             results.append({"id": item.id, "title": item.title, "route": "escalate", "reason": str(exc)})
             continue
         result = summary_result(item.id, s, summarize.model.manifest.version, "local",
-                                (time.perf_counter() - start) * 1000, grounding=mode)  # fmt: skip
+                                (time.perf_counter() - start) * 1000, grounding=mode, fmt=fmt)  # fmt: skip
         results.append({"title": item.title, **result.model_dump(mode="json")})
     if args.json:
         emit({"model_version": summarize.model.manifest.version, "summaries": results}, [], True)

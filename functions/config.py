@@ -14,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from functions.runtime.bundle import STUDENT_DIR
 from functions.runtime.grounding import Grounding
+from functions.runtime.prompt import DEFAULT_FORMAT, Format
 
 
 class Settings(BaseSettings):
@@ -69,6 +70,8 @@ class Settings(BaseSettings):
     # by the escalation endpoint)
     grounding: Grounding = "spans"
     flagged_policy: Literal["deliver", "fallback", "escalate"] = "deliver"
+    # the summary format an item gets when it does not ask: brief (one sentence) or highlights (about three)
+    format: Format = DEFAULT_FORMAT
 
     # Editor notifications: SNS and/or EventBridge when set, else a JSONL outbox file
     sns_topic_arn: str | None = None
@@ -111,5 +114,6 @@ class EndpointSettings(BaseSettings):
     deadline_s: float = 50.0  # per request, below SageMaker's 60 s invocation limit
     threads: int | None = None
     warmup: bool = True  # one generation before /ping reports ready
-    grounding: Grounding = "spans"  # default when a request does not say
+    grounding: Grounding = "spans"  # defaults when a request does not say
+    format: Format = DEFAULT_FORMAT
     providers: list[str] = ["CUDAExecutionProvider", "CPUExecutionProvider"]  # the first available wins

@@ -25,6 +25,7 @@ from functions.runtime.escalation_rule import RouteDecision
 from functions.runtime.extractive import lead
 from functions.runtime.grounding import Grounding, resolve_grounding
 from functions.runtime.pool import Checkout
+from functions.runtime.prompt import Format
 from functions.runtime.summarize import NeedsEscalation, Summarizer, Summary
 from functions.schemas import NewsItem, SummaryReady, SummaryResult, Timings
 from functions.summary_result import summary_result
@@ -72,7 +73,9 @@ class Pipeline:
 
     def key_for(self, item: NewsItem) -> str:
         """The response cache key this deployment files ``item``'s summary under."""
-        return cache_key(self.fingerprint, item.body, self._grounding(item), self.settings.flagged_policy)
+        return cache_key(
+            self.fingerprint, item.body, self._grounding(item), self.settings.flagged_policy, self._format(item)
+        )
 
     def lookup(self, key: str) -> SummaryResult | None:
         """A cached summary by key (``GET /summaries/{key}``); None when absent or unreadable."""
@@ -199,10 +202,11 @@ class Pipeline:
         summarizer, checkout = self.engine()
         load_s = checkout.model.load_seconds if checkout.cold else None
         bodies, modes = [item.body for item in items], [self._grounding(item) for item in items]
+        formats = [self._format(item) for item in items]
         done = (
-            summarizer.batch(bodies, grounding=modes)
+            summarizer.batch(bodies, grounding=modes, fmt=formats)
             if self.settings.batch
-            else [self._one(summarizer, b, m) for b, m in zip(bodies, modes, strict=True)]
+            else [self._one(summarizer, b, m, f) for b, m, f in zip(bodies, modes, formats, strict=True)]
         )
         version = summarizer.model.manifest.version
         threshold = summarizer.model.manifest.confidence_threshold
@@ -226,9 +230,9 @@ class Pipeline:
         return out  # type: ignore[return-value]
 
     @staticmethod
-    def _one(summarizer: Summarizer, body: str, grounding: Grounding) -> Summary | RouteDecision:
+    def _one(summarizer: Summarizer, body: str, grounding: Grounding, fmt: Format) -> Summary | RouteDecision:
         try:
-            return summarizer(body, grounding=grounding)
+            return summarizer(body, grounding=grounding, fmt=fmt)
         except NeedsEscalation as exc:
             return exc.decision
 
@@ -243,10 +247,13 @@ class Pipeline:
         if s.guard.flagged and self.settings.flagged_policy == "fallback":
             return self._fallback(item, "summary flagged by the faithfulness guard", start, lead_only=True)
         elapsed = (time.perf_counter() - start) * 1000
-        return summary_result(item.id, s, version, "local", elapsed, load_s, self._grounding(item))
+        return summary_result(item.id, s, version, "local", elapsed, load_s, self._grounding(item), self._format(item))
 
     def _grounding(self, item: NewsItem) -> Grounding:
         return resolve_grounding(item.grounding, self.settings.grounding)
+
+    def _format(self, item: NewsItem) -> Format:
+        return item.format or self.settings.format
 
     def _escalate(self, items: list[NewsItem], reasons: list[str], start: float, deadline: Deadline) -> list[Outcome]:
         if not items:
@@ -259,7 +266,7 @@ class Pipeline:
             return [self._fallback(i, reason, start, retryable=False, escalated=True) for i in items]
         try:
             # the mode this deployment resolved travels with each item: the endpoint must not apply its own default
-            sent = [i.model_copy(update={"grounding": self._grounding(i)}) for i in items]
+            sent = [i.model_copy(update={"grounding": self._grounding(i), "format": self._format(i)}) for i in items]
             response = self.escalator.summarize(sent, deadline=deadline)
         except EndpointLate as exc:  # not the endpoint's fault: retried with fresh time, never a lead stand-in
             self.logger.warning("escalation late", extra={"item_ids": [i.id for i in items], "error": str(exc)})

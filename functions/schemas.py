@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from functions.runtime.grounding import Grounding
+from functions.runtime.prompt import Format
 
 # Where a summary came from: this function's model, the escalation endpoint, the response cache,
 # or the extractive fallback (lead sentences) when neither model could answer
@@ -36,6 +37,7 @@ class NewsItem(BaseModel):
     published_at: datetime | None = None
     language: str = Field(default="en", min_length=2, max_length=8)
     grounding: Grounding | None = None  # overrides the deployment's default
+    format: Format | None = None  # "brief" (one sentence) or "highlights" (about three); default: the deployment's
 
     @field_validator("body")
     @classmethod
@@ -51,6 +53,7 @@ class GenerationParameters(BaseModel):
 
     max_new_tokens: int | None = Field(default=None, ge=1, le=1024)
     grounding: Grounding | None = None
+    format: Format | None = None
 
 
 class Faithfulness(BaseModel):
@@ -72,6 +75,7 @@ class SummaryResult(BaseModel):
     summary: str
     model_version: str
     route: Route
+    format: Format | None = None  # what was asked for (None: an old cache entry, or a fallback's lead)
     cache_hit: bool = False
     escalated: bool = False
     escalation_reason: str | None = None  # "over_budget" | "low_confidence" (the cascade)
@@ -105,6 +109,7 @@ class SummaryReady(BaseModel):
     source_url: str | None
     model_version: str
     route: Route
+    format: Format | None = None
     cache_hit: bool
     fallback: bool
     escalated: bool
@@ -121,6 +126,7 @@ class SummaryReady(BaseModel):
             source_url=str(item.source_url) if item.source_url else None,
             model_version=result.model_version,
             route=result.route,
+            format=result.format,
             cache_hit=result.cache_hit,
             fallback=result.fallback,
             escalated=result.escalated,

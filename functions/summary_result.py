@@ -14,6 +14,7 @@ def summary_result(
     total_ms: float,
     load_s: float | None = None,
     grounding: str | None = None,
+    fmt: str | None = None,
 ) -> SummaryResult:
     gen = s.generation
     return SummaryResult(
@@ -21,6 +22,7 @@ def summary_result(
         summary="" if s.guard.degenerate else s.text,  # degenerate output is reported, never delivered
         model_version=model_version,
         route=route,
+        format=fmt,
         escalated=route == "escalate",
         tokens_in=gen.prompt_tokens,
         tokens_out=len(gen.token_ids),

@@ -11,6 +11,8 @@ import json
 import unicodedata
 from dataclasses import asdict, dataclass
 
+from functions.runtime.prompt import DEFAULT_FORMAT
+
 
 @dataclass(frozen=True)
 class ModelFingerprint:
@@ -28,12 +30,22 @@ def normalize_text(text: str) -> str:
 
 
 def cache_key(
-    fingerprint: ModelFingerprint, article: str, grounding: str = "off", flagged_policy: str = "deliver"
+    fingerprint: ModelFingerprint,
+    article: str,
+    grounding: str = "off",
+    flagged_policy: str = "deliver",
+    fmt: str = DEFAULT_FORMAT,
 ) -> str:
     """``flagged_policy`` is part of the key: under ``escalate`` the teacher may write what
-    ``deliver`` would answer with the student's summary."""
+    ``deliver`` would answer with the student's summary; so is the format asked for."""
     payload = json.dumps(
-        {**asdict(fingerprint), "grounding": grounding, "policy": flagged_policy, "article": normalize_text(article)},
+        {
+            **asdict(fingerprint),
+            "grounding": grounding,
+            "policy": flagged_policy,
+            "format": fmt,
+            "article": normalize_text(article),
+        },
         sort_keys=True,
         ensure_ascii=False,
     )

@@ -85,19 +85,27 @@ class Endpoint:
     def _run_batch(self, items: list[NewsItem], params: GenerationParameters, on_token: OnToken | None) -> list:
         start = time.perf_counter()
         modes = [resolve_grounding(i.grounding, params.grounding, self.settings.grounding) for i in items]
+        formats = [i.format or params.format or self.settings.format for i in items]
         if on_token is not None:  # a streaming request is a batch of one
-            done = [self.summarizer(items[0].body, params.max_new_tokens, on_token=on_token, grounding=modes[0])]
+            one = self.summarizer(
+                items[0].body, params.max_new_tokens, on_token=on_token, grounding=modes[0], fmt=formats[0]
+            )
+            done = [one]
         else:
-            done = self.summarizer.batch([i.body for i in items], max_new_tokens=params.max_new_tokens, grounding=modes)
+            bodies = [i.body for i in items]
+            done = self.summarizer.batch(bodies, max_new_tokens=params.max_new_tokens, grounding=modes, fmt=formats)
         elapsed = (time.perf_counter() - start) * 1000
         return [
-            d if isinstance(d, RouteDecision) else summary_result(i.id, d, self.version, "escalate", elapsed, None, m)
-            for i, d, m in zip(items, done, modes, strict=True)
+            d
+            if isinstance(d, RouteDecision)
+            else summary_result(i.id, d, self.version, "escalate", elapsed, None, m, f)
+            for i, d, m, f in zip(items, done, modes, formats, strict=True)
         ]
 
     def over_budget(self, request: EndpointRequest) -> str | None:
         for item in request.items:
-            _, decision = self.summarizer.decide(item.body, request.parameters.max_new_tokens)
+            fmt = item.format or request.parameters.format or self.settings.format
+            _, decision = self.summarizer.decide(item.body, request.parameters.max_new_tokens, fmt)
             if decision.route == "escalate":
                 return f"item {item.id}: {decision.needed} tokens exceed this model's {decision.budget}"
         return None

@@ -1,10 +1,14 @@
 """Grounded decoding: while the model writes a number or a name, it may only write one the article has.
 
-Per request, the article's numbers (each in every written form: "1,000" and "1000") and its
-capitalized name sequences (and every run of words inside them, so "Beattie" alone is fine)
-become token sequences in a prefix trie. Outside a span nothing changes; a token that would
-start a number or a name must start one of the article's, and inside a span only
-continuations that stay on the trie are allowed; a complete span may end there.
+Per request, the article's numbers (each in every written form: "1,000" and "1000", "$420
+million" and "$420m", "7%" and "7 per cent", always with its scale or percent sign and,
+optionally, its currency) and its capitalized name sequences (and every run of up to
+``NAME_RUN`` words inside them, so "Beattie" alone is fine) become token sequences in a prefix
+trie. Outside a span nothing changes; a token that would start a number or a name must start
+one of the article's, and inside a span only continuations that stay on the trie are allowed;
+a complete span may end there. A number's scale ("million", "m", "%") may follow it only along
+the trie, and a currency sign opens a span like a digit: so "$1." or "$1 million" cannot be
+written from an article that says "$1,000" (whole numbers only).
 
 ``tokens`` mode is the cheaper, weaker variant measured first: number and name tokens are
 allowed only if that token occurs in the article at all (it lets "46.6" be assembled from
@@ -22,7 +26,14 @@ from typing import Literal, get_args
 import numpy as np
 from tokenizers import Tokenizer
 
-from functions.runtime.guard import FUNCTION_WORDS, NUMBER
+from functions.runtime.guard import (
+    FUNCTION_WORDS,
+    PERCENT_WORDS,
+    SCALE_SUFFIXES,
+    SCALE_WORDS,
+    NumberClaim,
+    number_claims,
+)
 
 Grounding = Literal["off", "tokens", "spans"]  # the one place the decoding modes are written
 MODES: tuple[Grounding, ...] = get_args(Grounding)
@@ -35,6 +46,12 @@ def resolve_grounding(*choices: Grounding | None) -> Grounding:
 
 
 _DIGIT = re.compile(r"\d")
+_CURRENCY_SIGNS = ("$", "£", "€")
+_SCALE_TOKENS = {*SCALE_WORDS, *SCALE_SUFFIXES, "%", "per", "percent"}
+# Sub-runs of a capitalised sequence kept as spans: n words give at most n * NAME_RUN spans (not
+# n^2 / 2: 400 capitalised words built 80,000 spans and took 39 s, issue 22); a longer name is
+# still written, as consecutive spans ("New South Wales" "Premier Bob Carr").
+NAME_RUN = 4
 # The guard's name pattern without digits: "$US46.5" holds the name "US" and the number "46.5".
 _NAME = re.compile(r"\b[A-Z][A-Za-z'’-]*(?:\s+[A-Z][A-Za-z'’-]*)*")
 
@@ -46,8 +63,9 @@ class VocabClasses:
     digit: np.ndarray  # bool[vocab]
     capital: np.ndarray  # bool[vocab]: the token's text starts with an upper-case letter
     spaced: np.ndarray  # bool[vocab]: the token's text starts with white space
-    opener: np.ndarray  # bool[vocab]: digit or capital, less capitalized function words ("The", " However")
-    free: np.ndarray  # bool[vocab]: neither digit nor capital: what may follow a complete span
+    opener: np.ndarray  # bool[vocab]: digit, capital or currency sign, less capitalized function words ("The")
+    free: np.ndarray  # bool[vocab]: none of those: what may follow a complete span
+    scale: np.ndarray  # bool[vocab]: a number's scale or percent ("million", "m", "%"): only along the trie
     cap_ids: np.ndarray  # capitalized tokens that have a lower-case twin (" The" -> " the") ...
     low_ids: np.ndarray  # ... and that twin
 
@@ -57,15 +75,17 @@ class VocabClasses:
         index = {t: i for i, t in enumerate(texts)}
         digit = np.array([bool(_DIGIT.search(t)) for t in texts])
         capital = np.array([t.lstrip()[:1].isupper() for t in texts])
+        currency = np.array([t.lstrip().startswith(_CURRENCY_SIGNS) for t in texts])
+        scale = np.array([t.strip().lower() in _SCALE_TOKENS for t in texts])
         spaced = np.array([t[:1].isspace() for t in texts])
-        opener = digit | capital
+        opener = digit | capital | currency
         for word in FUNCTION_WORDS:
             for form in (word.capitalize(), " " + word.capitalize()):
                 if form in index:
                     opener[index[form]] = False
         pairs = [(i, index[t.lower()]) for i, t in enumerate(texts) if capital[i] and t.lower() in index]
         cap_ids, low_ids = (np.array(col, dtype=np.int64) for col in zip(*pairs, strict=True))
-        return cls(digit, capital, spaced, opener, ~(digit | capital), cap_ids, low_ids)
+        return cls(digit, capital, spaced, opener, ~(digit | capital | currency), scale, cap_ids, low_ids)
 
 
 @dataclass
@@ -82,14 +102,30 @@ def number_forms(raw: str) -> set[str]:
     return {f for f in {raw.rstrip(".,"), plain, grouped + (f".{frac}" if frac else "")} if f}
 
 
+_SCALE_FORMS = {
+    power: (f" {word}", suffix)
+    for word, power in SCALE_WORDS.items()
+    for suffix, p in SCALE_SUFFIXES.items()
+    if p == power
+}
+
+
+def claim_forms(claim: NumberClaim) -> set[str]:
+    """Every way a summary may write ``claim``: the digits with and without thousands separators,
+    the scale as a word or a suffix (or the percent as a sign or words), with or without its currency."""
+    tails = PERCENT_WORDS if claim.percent else _SCALE_FORMS.get(claim.scale, ("",))
+    bodies = {n + t for n in number_forms(claim.digits) for t in tails}
+    return bodies | {claim.currency + b for b in bodies}
+
+
 def article_spans(article: str) -> set[str]:
     spans: set[str] = set()
-    for raw in NUMBER.findall(article):
-        spans |= number_forms(raw)
+    for claim in number_claims(article):
+        spans |= claim_forms(claim)
     for match in _NAME.finditer(article):
         words = [re.sub(r"['’]s$", "", w) for w in match.group().split()]
         for i in range(len(words)):
-            for j in range(i + 1, len(words) + 1):
+            for j in range(i + 1, min(i + NAME_RUN, len(words)) + 1):
                 spans.add(" ".join(words[i:j]))
     return spans
 
@@ -122,7 +158,12 @@ class SpanConstraint:
     def apply(self, logits: np.ndarray) -> np.ndarray:
         if self.node is None:
             return np.where(self.glue_ban if self.glued else self.start_ban, -np.inf, logits)
-        allowed = (self.vocab.free | self.reopen) if self.node.terminal else np.zeros_like(self.reopen)
+        if self.node.terminal:
+            allowed = self.vocab.free | self.reopen
+            if self.vocab.digit[self.last]:  # a whole number ends here: no scale it does not have
+                allowed = allowed & ~self.vocab.scale
+        else:
+            allowed = np.zeros_like(self.reopen)
         allowed[list(self.node.children)] = True
         return np.where(allowed, logits, -np.inf)
 

@@ -31,3 +31,9 @@ def whole_sentences(text: str) -> str:
     """Drop a trailing unfinished sentence, unless nothing would be left."""
     end = max(text.rfind(". "), text.rfind("! "), text.rfind("? "), text.rfind("."))
     return text[: end + 1] if end > 0 else text
+
+
+def one_paragraph(text: str) -> str:
+    """The summary as one paragraph: a line break inside a sentence ("a $1.\nmillion upgrade") reads
+    as two claims and splits a sentence for ROUGE-Lsum and the editors alike."""
+    return " ".join(text.split())

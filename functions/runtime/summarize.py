@@ -11,7 +11,7 @@ from functions.runtime.escalation_rule import RouteDecision
 from functions.runtime.grounding import Grounding, constraint_for, resolve_grounding
 from functions.runtime.guard import GuardReport, check
 from functions.runtime.kv_generate import Generation
-from functions.runtime.loops import before_loop, looping, whole_sentences
+from functions.runtime.loops import before_loop, looping, one_paragraph, whole_sentences
 from functions.runtime.model import SCANS, LocalModel
 from functions.runtime.prompt import DEFAULT_FORMAT, Format
 from functions.runtime.sampling import SamplingParams
@@ -155,7 +155,7 @@ class Summarizer:
         for stop in stop_strings:
             text = text.split(stop, 1)[0]
         # a loop or the token limit cut the last sentence: editors get the whole ones before it
-        text = " ".join(text.split())  # one paragraph: a line break never sits inside a sentence ("$1.\nmillion")
+        text = one_paragraph(text)
         text = whole_sentences(text) if looped or gen.stop_reason == "length" else text
         if looped:
             gen.stop_reason = "loop"

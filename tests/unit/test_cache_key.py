@@ -26,3 +26,7 @@ def test_every_part_of_the_fingerprint_changes_the_key():
 def test_the_flagged_policy_changes_the_key():
     """Under ``escalate`` the teacher may write what ``deliver`` answers with the student's summary."""
     assert cache_key(FP, "text", "spans", "escalate") != cache_key(FP, "text", "spans", "deliver")
+
+
+def test_the_format_asked_for_is_part_of_the_key():
+    assert cache_key(FP, "text", "spans", "deliver", "brief") != cache_key(FP, "text", "spans", "deliver", "highlights")

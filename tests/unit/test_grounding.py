@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from functions.runtime.grounding import VocabClasses, article_spans, constraint_for, number_forms
+from functions.runtime.grounding import NAME_RUN, VocabClasses, article_spans, constraint_for, number_forms
 from tests.unit.scripted_model import scripted_decoder
 
 ARTICLE = (
@@ -24,12 +24,21 @@ def test_numbers_are_one_number_however_they_are_written():
 
 def test_article_spans_cover_tricky_numbers_names_and_their_parts():
     spans = article_spans(ARTICLE)
-    for expected in ["1,000", "1000", "12", "2001", "46.5", "5.5", "7", "Howard", "John Howard",
-                     "Prime Minister John Howard", "Jean-Pierre Raffarin", "Raffarin", "New South Wales",
-                     "Bob Carr", "Carr", "Andrew Refshauge", "December"]:  # fmt: skip
+    for expected in ["1,000", "1000", "12", "2001", "46.5 million", "46.5m", "$US46.5 million", "5.5 per cent",
+                     "5.5%", "7%", "7 per cent", "Howard", "John Howard", "Prime Minister John Howard",
+                     "Jean-Pierre Raffarin", "Raffarin", "New South Wales", "Bob Carr", "Carr", "Andrew Refshauge",
+                     "December"]:  # fmt: skip
         assert expected in spans, expected
     assert "Howard's" not in spans and "Carr's" not in spans  # possessives reduce to the name
     assert "46" not in spans and "2002" not in spans
+    assert "46.5" not in spans and "7" not in spans and "5.5" not in spans  # never a number without its scale
+
+
+def test_name_runs_are_bounded_so_a_wall_of_capitals_costs_linear_spans():
+    wall = " ".join(f"Word{chr(65 + i % 26)}{chr(65 + i // 26 % 26)}x" for i in range(400))
+    spans = article_spans(wall)
+    assert len(spans) <= 400 * NAME_RUN
+    assert " ".join(wall.split()[:NAME_RUN]) in spans and " ".join(wall.split()[: NAME_RUN + 1]) not in spans
 
 
 STOP = 2
@@ -81,6 +90,28 @@ def test_spans_stop_numbers_assembled_from_digits_the_article_has(tokenizer, voc
     assert "46.6" in _decode(tokenizer, vocab, " $US46.6 million", "tokens")
     assert "46.6" not in _decode(tokenizer, vocab, " $US46.6 million", "spans")
     assert "46.5" in _decode(tokenizer, vocab, " $US46.5 million", "spans")
+
+
+DEMO = "Grants of up to $10,000 for repairs and $1,000 for cleaning, part of a $420 million plan for a 1-in-100 flood."
+
+
+def _decode_demo(tokenizer, vocab, text: str) -> str:
+    wanted = tokenizer.encode(text, add_special_tokens=False).ids
+    filler = tokenizer.encode(" many", add_special_tokens=False).ids[0]
+    rule = constraint_for("spans", tokenizer, vocab, DEMO, tokenizer.encode(DEMO).ids)
+    return tokenizer.decode(
+        scripted(wanted, filler).generate([1, 2, 3], len(wanted), [STOP], constraint=rule).token_ids
+    )
+
+
+def test_a_number_cut_short_or_given_another_scale_cannot_be_written(tokenizer, vocab):
+    # the demo's "$1.\nmillion": "1" is a whole number here ("1-in-100"), "$1" is not, and "1" has no "million"
+    assert "$1." not in _decode_demo(tokenizer, vocab, " a $1.\nmillion upgrade")
+    assert "$1 million" not in _decode_demo(tokenizer, vocab, " a $1 million upgrade")
+    assert "1 million" not in _decode_demo(tokenizer, vocab, " a 1 million upgrade")
+    assert "$420 million" in _decode_demo(tokenizer, vocab, " a $420 million plan")
+    assert "$1,000" in _decode_demo(tokenizer, vocab, " and $1,000 for cleaning")
+    assert "420m" in _decode_demo(tokenizer, vocab, " a $420m plan")
 
 
 def test_an_absent_name_cannot_be_emitted_and_a_present_one_can(tokenizer, vocab):

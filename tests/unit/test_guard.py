@@ -1,3 +1,5 @@
+import pytest
+
 from functions.runtime.guard import check, degenerate
 
 ARTICLE = (
@@ -14,8 +16,31 @@ def test_supported_numbers_match_whatever_their_commas():
 
 def test_invented_numbers_are_listed_and_flag_the_summary():
     report = check("About 1,500 people left and rates fell to 4.5 per cent.", ARTICLE)
-    assert report.unsupported_claims == ["1,500", "4.5"]
+    assert report.unsupported_claims == ["1,500", "4.5 per cent"]
     assert report.flagged
+
+
+# The demo's case (events/news/sample-long-001.json): "$1.\nmillion" from "$10,000 ... $1,000 ... $420 million"
+DEMO = "grants of up to $10,000 for repairs and $1,000 for cleaning; a $420 million plan, a 1-in-100-year flood"
+
+
+@pytest.mark.parametrize(
+    "summary",
+    ["a $1. million upgrade", "a $1 million upgrade", "a $1.5 million plan", "$420 upgrade", "$42 million",
+     "the $10 grants", "4.2% of homes", "420 homes"],
+)  # fmt: skip
+def test_a_number_is_a_whole_number_of_the_article_with_its_unit_or_scale(summary):
+    assert check(summary, DEMO).flagged, summary
+
+
+@pytest.mark.parametrize(
+    ("summary", "article"),
+    [("a $420 million plan", DEMO), ("a $420m plan", DEMO), ("420 million dollars", DEMO), ("$1000 each", DEMO),
+     ("up to $10,000", DEMO), ("rates of 4.25%", ARTICLE), ("£3 billion", "a £3bn deal"), ("a 12.9-metre peak",
+     "the river peaked at 12.9 metres"), ("7 per cent", "up 7%"), ("1.5bn", "1.5 billion people")],
+)  # fmt: skip
+def test_the_same_number_in_another_written_form_is_supported(summary, article):
+    assert not check(summary, article).flagged, summary
 
 
 def test_possessives_and_sentence_initial_capitals_are_not_claims():

@@ -1,4 +1,4 @@
-from functions.runtime.loops import before_loop, looping, whole_sentences
+from functions.runtime.loops import before_loop, looping, one_paragraph, whole_sentences
 
 
 def test_a_repeated_tail_is_a_loop_and_is_cut_off():
@@ -17,3 +17,9 @@ def test_whole_sentences_drops_an_unfinished_tail_but_never_everything():
         "The council met. It approved the budget."
     )
     assert whole_sentences("No sentence end here") == "No sentence end here"
+
+
+def test_a_summary_never_carries_a_line_break_inside_a_sentence():
+    assert one_paragraph("The plan includes a $1.\nmillion upgrade.\n\n It passed. ") == (
+        "The plan includes a $1. million upgrade. It passed."
+    )
