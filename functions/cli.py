@@ -65,7 +65,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     formats = [None if f == "auto" else f for f in args.format]
     if len(formats) > len(args.data):
         raise SystemExit("newsburst eval: more --format than --data")
-    result = evaluate(args.bundle, args.data, teacher, args.limit, modes, args.cache_dir, formats)
+    result = evaluate(args.bundle, args.data, teacher, args.limit, modes, args.cache_dir, formats, args.candidates)
     if args.json:
         emit(result, [], True)
         return 0
@@ -73,7 +73,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         systems = block["systems"]
         rows = [
             {"system": name, "grounding": mode, **systems[name][mode]}
-            for name in ("student", "teacher", "cascade")
+            for name in ("student", f"student_best_of_{args.candidates}", "teacher", "cascade")
             if name in systems
             for mode in modes
         ]
@@ -290,6 +290,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--teacher-bundle", type=Path, help="teacher bundle (default: the sibling folder 'teacher' when present)"
     )
     p.add_argument("--limit", type=int, help="evaluate only the first N articles of each data set")
+    p.add_argument(
+        "--candidates",
+        type=int,
+        default=1,
+        metavar="N",
+        help="also score the student choosing among N candidates per article (greedy + N-1 sampled, the "
+        "unflagged one most like the others by ROUGE-L), with its time per item (default 1: off)",
+    )
     p.add_argument(
         "--format",
         action="append",

@@ -28,6 +28,7 @@ from functions.runtime.guard import check
 from functions.runtime.model import load_model
 from functions.runtime.prompt import Format
 from functions.runtime.summarize import Summarizer, Summary
+from model_export.candidates import best_of
 from model_export.corpus import read_eval_jsonl
 from model_export.references import format_of
 from model_export.scoring import lead, rouge
@@ -44,6 +45,7 @@ class Run:
     nll: list[float] = field(default_factory=list)  # the teacher's mean NLL per token; nan when unscored
     rates: list[float] = field(default_factory=list)  # decode tokens/s of local rows
     setups: list[float] = field(default_factory=list)  # grounding set-up ms of local rows
+    ms: list[float] = field(default_factory=list)  # wall ms per local row, set-up and decode
 
     def add(self, text: str, summary: Summary | None, nll: float) -> None:
         self.texts.append(text)
@@ -84,10 +86,12 @@ def summarize_rows(
     escalation: Run | None = None,
     scorer: Summarizer | None = None,
     fmt: Format | None = None,
+    candidates: int = 1,
 ) -> Run:
     """Summaries of every article, routed like the functions: over-budget ones come from
     ``escalation`` (or lead sentences without one). ``scorer``: the teacher that scores NLL;
-    None when ``summarizer`` is the teacher itself."""
+    None when ``summarizer`` is the teacher itself. ``candidates`` > 1: each local row is the
+    chosen one of that many (``candidates.best_of``)."""
     run = Run()
     for i, article in enumerate(tqdm(articles, desc=f"{label} ({mode})", unit="article", leave=False)):
         if summarizer.decide(article, fmt=fmt)[1].route == "escalate":
@@ -99,7 +103,11 @@ def summarize_rows(
         start = time.perf_counter()
         summarizer.constraint(article, mode)  # timed alone: the per-request set-up cost
         run.setups.append((time.perf_counter() - start) * 1000)
+        start = time.perf_counter()
         s = summarizer(article, grounding=mode, fmt=fmt)
+        if candidates > 1:
+            s = best_of(summarizer, article, s, candidates, mode, fmt, seed=i)
+        run.ms.append((time.perf_counter() - start) * 1000)
         run.rates.append(s.generation.decode_tokens_per_second)
         run.add(s.text, s, teacher_nll(scorer, article, s.text) if scorer else _own_nll(s))
     return run
@@ -157,6 +165,7 @@ def run_metrics(run: Run, articles: Sequence[str], references: Sequence[str]) ->
         "words": mean_words(run.texts),
         "decode_tok_s": round(statistics.median(run.rates), 1) if run.rates else None,
         "setup_ms": round(statistics.median(run.setups), 2) if run.setups else None,
+        "ms_per_item": round(statistics.mean(run.ms), 1) if run.ms else None,
     }
 
 
@@ -189,13 +198,19 @@ def _dataset(
     modes: Sequence[Grounding],
     cache_dir: Path | None,
     fmt: Format,
+    candidates: int = 1,
 ) -> dict:
     articles, refs = [r["article"] for r in rows], [r["reference"] for r in rows]
-    systems: dict[str, dict] = {"student": {}, "teacher": {}, "cascade": {}}
+    systems: dict[str, dict] = {"student": {}, "teacher": {}, "cascade": {}, f"student_best_of_{candidates}": {}}
     for mode in modes:
         t_run = teacher_run(teacher, articles, mode, cache_dir, fmt) if teacher else None
         s_run = summarize_rows(student, articles, mode, "student", t_run, teacher, fmt)
         systems["student"][mode] = run_metrics(s_run, articles, refs)
+        if candidates > 1:
+            best = summarize_rows(
+                student, articles, mode, f"student best of {candidates}", t_run, None, fmt, candidates
+            )
+            systems[f"student_best_of_{candidates}"][mode] = run_metrics(best, articles, refs)
         if t_run is None:
             continue
         systems["teacher"][mode] = run_metrics(t_run, articles, refs)
@@ -233,8 +248,10 @@ def evaluate(
     modes: Sequence[Grounding] = ("spans",),
     cache_dir: Path | None = None,
     formats: Sequence[Format | None] = (),
+    candidates: int = 1,
 ) -> dict:
-    """``formats``: one per data set in order (None or missing: the data set's own, by its rows)."""
+    """``formats``: one per data set in order (None or missing: the data set's own, by its rows).
+    ``candidates`` > 1 adds the student choosing among that many (greedy + sampled) per article."""
     datasets = {str(path): read_eval_jsonl(path)[:limit] for path in data}  # all read before hours of decoding
     chosen = list(formats) + [None] * (len(datasets) - len(formats))
     fmts = {path: f or format_of(rows[0]) for (path, rows), f in zip(datasets.items(), chosen, strict=True)}
@@ -252,7 +269,7 @@ def evaluate(
                 "articles": len(rows),
                 "format": fmts[path],
                 "reference_words": mean_words([r["reference"] for r in rows]),
-                "systems": _dataset(student, teacher, rows, modes, cache_dir, fmts[path]),
+                "systems": _dataset(student, teacher, rows, modes, cache_dir, fmts[path], candidates),
             }
             for path, rows in datasets.items()
         },

@@ -41,7 +41,7 @@ def test_bundles_are_complete_checksummed_and_atomic(tiny_export):
     assert not [p for p in out.iterdir() if p.name.startswith(".")], "temporary folders left behind"
     assert report.metrics["gate"]["token_agreement"] >= 0
     targets = report.metrics["targets"]  # written by the teacher bundle, as the endpoint serves (spans)
-    assert targets["teacher_summaries"] == 4 and targets["grounding"] == "spans"
+    assert targets["teacher_summaries"] == 5 and targets["grounding"] == "spans"  # 4 Lee + 1 without a reference
     assert read_manifest(out / "student").metrics["targets_teacher_summaries"] == targets["teacher_summaries"]
 
 
@@ -172,7 +172,7 @@ def test_eval_table_is_readable_by_default(tiny_export, capsys, tmp_path):
     data.write_text((ROOT / "model_export/data/lee_heldout_refs.jsonl").read_text().splitlines()[0] + "\n")
     assert main(["eval", str(tiny_export[0] / "student"), "--data", str(data), "--grounding", "off,spans"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == f"{data}: 1 articles, ROUGE F1 x100 against its references"
+    assert lines[0].startswith(f"{data}: 1 articles, format highlights, ROUGE F1 x100 against its references (")
     assert lines[1].split()[:8] == [
         "system",
         "grounding",
@@ -241,3 +241,35 @@ def test_the_gpu_teacher_is_a_float16_cuda_graph_that_still_answers_on_cpu(teach
     assert [o.shape[1] for o in summarize.model.session.get_outputs() if o.name == "logits"] == [1]
     summary = summarize(ARTICLE, max_new_tokens=12)
     assert summary.generation.token_ids and summary.text.strip()
+
+
+def test_the_export_learns_from_references_in_both_formats_and_drops_unsupported_ones(tiny_export):
+    report = tiny_export[1].metrics
+    refs = report["references"]
+    # tests/data/reference_rows.jsonl: 2 + 2 usable references, one stating "$40 million" and "Rita Vance"
+    assert refs["kept"] == {"highlights": 2, "brief": 2} and refs["dropped_unsupported_claims"] == {"brief": 1}
+    assert report["teacher_finetune"]["steps"] >= 1 and report["teacher_finetune"]["rows"] == 2
+    targets = report["targets"]
+    assert targets["references_brief"] == 1 and targets["references_highlights"] == 1  # the profile takes 1 of each
+    assert targets["teacher_summaries"] == 5  # 4 Lee articles + the fixture's article without a reference
+    manifest = json.loads((tiny_export[0] / "teacher" / "manifest.json").read_text())
+    assert "+refs:" in manifest["teacher_id"]  # the bundle serves the tuned teacher
+    student = json.loads((tiny_export[0] / "student" / "manifest.json").read_text())
+    assert student["metrics"]["servable_highlights_lead3_rouge_lsum"] > 0  # the verdict beside lead-3
+
+
+def test_eval_scores_each_data_set_in_its_format_with_lengths(tiny_export, capsys, tmp_path):
+    brief = tmp_path / "xsum_like.jsonl"
+    brief.write_text(
+        "".join(
+            json.dumps({"id": f"xsum-{i}", "article": r["article"], "reference": r["reference"]}) + "\n"
+            for i, r in enumerate(
+                map(json.loads, (ROOT / "tests/data/reference_rows.jsonl").read_text().splitlines()[:2])
+            )
+        )
+    )
+    assert main(["eval", str(tiny_export[0] / "student"), "--data", str(brief), "--json", "--candidates", "2"]) == 0
+    block = json.loads(capsys.readouterr().out)["datasets"][str(brief)]
+    assert block["format"] == "brief" and block["reference_words"] > 0
+    assert block["systems"]["student"]["spans"]["words"] > 0 and block["systems"]["lead3"]["words"] > 0
+    assert block["systems"]["student_best_of_2"]["spans"]["ms_per_item"] > 0

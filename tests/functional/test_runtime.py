@@ -194,3 +194,19 @@ def test_a_prefetched_bundle_is_loaded_once_and_its_first_checkout_is_the_cold_o
     pool.prefetch(student_dir / "missing")  # a failure ahead of time is met again where it can be seen
     with pytest.raises(BundleError):
         pool.acquire(student_dir / "missing")
+
+
+def test_a_bundle_that_reads_the_lead_serves_a_long_article_locally_and_grounds_on_what_it_read(tiny_export):
+    import dataclasses
+
+    model = load_model(tiny_export[0] / "student")
+    model.template = dataclasses.replace(model.template, input_tokens=120)  # as a release bundle's template says
+    summarize = Summarizer(model)
+    long_article = " ".join([ARTICLE] * 6) + " Late detail from Zanzibar cost $999 million."
+    ids, decision = summarize.decide(long_article)
+    assert decision.route == "local" and len(ids) < 120 + 100  # the rule decides on what would be sent
+    assert long_article.startswith(model.reads(long_article))
+    rule = summarize.constraint(long_article)
+    assert "Zanzibar" not in summarize.model.tokenizer.decode([t for t in rule.root.children])  # unread: unopenable
+    brief, cards = (summarize.model.encode_prompt(ARTICLE, f) for f in ("brief", "highlights"))
+    assert brief != cards and summarize(long_article, fmt="brief").text == summarize(long_article, fmt="brief").text
