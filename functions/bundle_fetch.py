@@ -12,7 +12,6 @@ appears only after every file arrived (rename), so a crash never leaves a half b
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import uuid
 from pathlib import Path
@@ -20,16 +19,15 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
-from functions.runtime.bundle import MANIFEST, BundleError, Manifest, parse_s3_uri, published_key, verify_bundle
-
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")  # one plain file name: no folders, no "..", no absolutes
-
-
-def _check_names(manifest: Manifest, uri: str) -> None:
-    """Manifest file names and the version become local paths: refuse anything but plain names."""
-    for name in [manifest.version, *manifest.files]:
-        if not _SAFE_NAME.fullmatch(name) or name in (".", ".."):
-            raise BundleError(f"bundle {uri}: refusing unsafe file name or version {name!r} in its manifest")
+from functions.runtime.bundle import (
+    MANIFEST,
+    BundleError,
+    Manifest,
+    check_names,
+    parse_s3_uri,
+    published_key,
+    verify_bundle,
+)
 
 
 def fetch_bundle(s3, uri: str, root: Path) -> Path:
@@ -46,7 +44,7 @@ def fetch_bundle(s3, uri: str, root: Path) -> Path:
         raise BundleError(f"cannot read {uri.rstrip('/')}/{MANIFEST}: {exc}") from None
     except ValidationError as exc:
         raise BundleError(f"{uri.rstrip('/')}/{MANIFEST} is not a valid manifest: {exc.errors()[0]['msg']}") from None
-    _check_names(manifest, uri)
+    check_names(manifest, uri)
     target = Path(root) / manifest.version
     if (target / MANIFEST).exists():
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,9 @@ GRAPH_FILES = (MODEL, "model.onnx.data", "genai_config.json")  # as the ONNX bui
 TOKENIZER = "tokenizer.json"
 PROMPT_TEMPLATE = "prompt_template.json"
 GENERATION = "generation_config.json"
+# every bundle has these, listed in its manifest: a graph file left out of the list would load unchecked
+REQUIRED_FILES = (*GRAPH_FILES, TOKENIZER, PROMPT_TEMPLATE, GENERATION)
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")  # one plain file name: no folders, no "..", no absolutes
 
 BUNDLES_DIR = Path("build/bundles")  # where `newsburst export` writes ...
 STUDENT_DIR = BUNDLES_DIR / "student"  # ... the Lambda's bundle
@@ -96,8 +100,26 @@ def ensure_servable(folder: Path, manifest: Manifest, allow_ungated: bool) -> No
     )
 
 
+def check_names(manifest: Manifest, where: str | Path) -> None:
+    """Manifest file names and the version become local paths: refuse anything but plain names,
+    and a manifest that leaves out a file every bundle has."""
+    for name in [manifest.version, *manifest.files]:
+        if not _SAFE_NAME.fullmatch(name) or name in (".", ".."):
+            raise BundleError(f"bundle {where}: refusing unsafe file name or version {name!r} in its manifest")
+    if missing := [n for n in REQUIRED_FILES if n not in manifest.files]:
+        raise BundleError(f"bundle {where}: its manifest does not list {', '.join(missing)}")
+
+
 def verify_bundle(folder: Path, manifest: Manifest) -> None:
-    """Check every file's sha256 and the tokenizer hash; raise naming the first mismatch."""
+    """Check the names, every file's sha256 and the tokenizer hash, and that the folder holds no
+    file the manifest does not list; raise naming the first problem."""
+    check_names(manifest, folder)
+    if unlisted := sorted(
+        p.name for p in Path(folder).iterdir() if p.name != MANIFEST and p.name not in manifest.files
+    ):
+        raise BundleError(
+            f"bundle {folder}: {', '.join(unlisted)} not listed in the manifest (the bundle changed after export)"
+        )
     for name, expected in manifest.files.items():
         path = folder / name
         if not path.exists():

@@ -114,6 +114,38 @@ def test_missing_graph_file_is_refused(student_bundle_copy):
         load_model(student_bundle_copy)
 
 
+def _rewrite_manifest(bundle, change) -> None:
+    """Edit the manifest as an attacker with write access would: the version recomputed to match."""
+    from functions.runtime.bundle import content_version
+
+    m = json.loads((bundle / "manifest.json").read_text())
+    change(m["files"])
+    m["version"] = content_version(m["files"])
+    (bundle / "manifest.json").write_text(json.dumps(m))
+
+
+def test_a_graph_file_left_out_of_the_manifest_is_refused_not_loaded_unchecked(student_bundle_copy):
+    _rewrite_manifest(student_bundle_copy, lambda files: files.pop("model.onnx.data"))
+    data = student_bundle_copy / "model.onnx.data"
+    data.write_bytes(data.read_bytes()[:-64] + bytes(64))  # a corrupted weight
+    with pytest.raises(BundleError, match=r"does not list model\.onnx\.data"):
+        load_model(student_bundle_copy)
+
+
+def test_an_unlisted_file_in_the_bundle_is_refused(student_bundle_copy):
+    (student_bundle_copy / "extra.onnx").write_bytes(b"\0")
+    with pytest.raises(BundleError, match=r"extra\.onnx not listed"):
+        load_model(student_bundle_copy)
+
+
+@pytest.mark.parametrize("name", ["../outside.json", "/etc/passwd", "sub/file"])
+def test_a_local_manifest_naming_a_file_outside_the_bundle_is_refused(student_bundle_copy, name):
+    (student_bundle_copy.parent / "outside.json").write_text("{}")
+    _rewrite_manifest(student_bundle_copy, lambda files: files.__setitem__(name, "0" * 64))
+    with pytest.raises(BundleError, match="unsafe file name"):
+        load_model(student_bundle_copy)
+
+
 def test_eval_prints_student_teacher_cascade_and_lead3_as_json(tiny_export, capsys, tmp_path):
     rows = (ROOT / "model_export/data/lee_heldout_refs.jsonl").read_text().splitlines()[:2]
     data = tmp_path / "eval.jsonl"
