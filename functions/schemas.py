@@ -19,6 +19,7 @@ Route = Literal["local", "escalate", "cache", "fallback"]
 MAX_BODY_CHARS = 60_000  # ~15k tokens: beyond even the GPU endpoint's 8k window is refused up front
 MAX_TITLE_CHARS = 500
 MAX_REQUEST_BYTES = 256 * 1024  # SQS's message limit; the HTTP API answers 413 above it
+MAX_ANSWER_BYTES = 4 * 1024 * 1024  # an endpoint answer: 64 results with evidence fit in well under this
 SECRET_HEADER = "X-Newsburst-Secret"  # the endpoint's shared secret outside SageMaker (which uses IAM)
 
 

@@ -58,12 +58,19 @@ class DynamicBatcher:
     def submit(
         self, items: list[NewsItem], params: GenerationParameters, deadline_s: float, on_token: OnToken | None = None
     ) -> Future:
-        job = Job(items, params, time.monotonic() + deadline_s, on_token)
-        try:
-            self.jobs.put_nowait(job)
-        except queue.Full:
-            raise Overloaded(f"{self.jobs.maxsize} requests already queued") from None
-        return job.future
+        """A request of more than ``max_batch`` items runs as several jobs (one request of 64 used to
+        become one batch of 64); the future holds all their results in order, and the largest batch."""
+        chunks = [items[i : i + self.max_batch] for i in range(0, len(items), self.max_batch)]
+        if self.jobs.maxsize and self.jobs.qsize() + len(chunks) > self.jobs.maxsize:
+            raise Overloaded(f"{self.jobs.qsize()} requests already queued")
+        until = time.monotonic() + deadline_s
+        jobs = [Job(chunk, params, until, on_token) for chunk in chunks]
+        for job in jobs:
+            try:
+                self.jobs.put_nowait(job)
+            except queue.Full:
+                raise Overloaded(f"{self.jobs.maxsize} requests already queued") from None
+        return jobs[0].future if len(jobs) == 1 else _gathered([j.future for j in jobs])
 
     def _next(self, timeout: float | None) -> Job | None:
         if self._carry:
@@ -114,3 +121,21 @@ class DynamicBatcher:
             for job in live:
                 job.future.set_result((outcomes[at : at + len(job.items)], len(items)))
                 at += len(job.items)
+
+
+def _gathered(parts: list[Future]) -> Future:
+    """One future for a split request: its chunks' results in order, or the first failure."""
+    whole: Future = Future()
+
+    def settle(_: Future) -> None:
+        if whole.done() or not all(p.done() for p in parts):
+            failed = next((p for p in parts if p.done() and p.exception() is not None), None)
+            if failed is not None and not whole.done():
+                whole.set_exception(failed.exception())
+            return
+        results = [r for p in parts for r in p.result()[0]]
+        whole.set_result((results, max(p.result()[1] for p in parts)))
+
+    for part in parts:
+        part.add_done_callback(settle)
+    return whole

@@ -25,6 +25,7 @@ import uvicorn
 from pydantic import ValidationError
 from sse_starlette.sse import EventSourceResponse
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -128,7 +129,10 @@ async def _body(request: Request) -> bytes | None:
 
 def build_app(endpoint: Endpoint) -> Starlette:
     settings = endpoint.settings
-    secret = settings.secret.get_secret_value().encode() if settings.secret else None
+    # with auth on, an empty secret matches no request (NEWSBURST_GPU_SECRET="" used to turn it off)
+    secret = (
+        None if settings.auth == "none" else (settings.secret.get_secret_value() if settings.secret else "").encode()
+    )
 
     async def ping(request: Request) -> Response:
         if endpoint.summarizer is None:
@@ -147,7 +151,7 @@ def build_app(endpoint: Endpoint) -> Starlette:
 
     async def invocations(request: Request) -> Response:
         given = request.headers.get(SECRET_HEADER, "").encode()
-        if secret is not None and not hmac.compare_digest(given, secret):
+        if secret is not None and not (secret.strip() and hmac.compare_digest(given, secret)):
             return _error(401, f"missing or wrong {SECRET_HEADER} header", {"Connection": "close"})
         if endpoint.summarizer is None:
             return _error(503, "model not loaded yet", {"Retry-After": "5"})
@@ -161,7 +165,7 @@ def build_app(endpoint: Endpoint) -> Starlette:
             req = EndpointRequest.model_validate_json(raw)
         except ValidationError as exc:
             return _error(400, describe(exc))
-        if reason := endpoint.over_budget(req):
+        if reason := await run_in_threadpool(endpoint.over_budget, req):  # tokenizing: off the event loop
             return _error(413, reason)
         if "text/event-stream" in request.headers.get("accept", ""):
             return _stream(req)
@@ -244,9 +248,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     overrides = {"bundle_dir": args.bundle, "host": args.host, "port": args.port}
     settings = EndpointSettings(**{k: v for k, v in overrides.items() if v is not None})
-    if settings.secret is None and settings.auth != "none":
+    if settings.auth != "none" and not (settings.secret and settings.secret.get_secret_value().strip()):
         print(
-            "serve: error: no NEWSBURST_GPU_SECRET is set; set one, or NEWSBURST_GPU_AUTH=none where something "
+            "serve: error: NEWSBURST_GPU_SECRET is unset or empty; set one, or NEWSBURST_GPU_AUTH=none where something "
             "else (SageMaker's IAM) guards the endpoint",
             flush=True,
         )

@@ -69,7 +69,8 @@ def test_streaming_sends_tokens_then_the_result(start_endpoint, student_dir):
         result = json.loads(events[-1][1].removeprefix("data: "))
         streamed = "".join(json.loads(e[1].removeprefix("data: "))["text"] for e in events[:-1])
         # the result event is authoritative: a loop's first repeat is streamed before it is cut
-        assert result["summary"] and streamed.strip().startswith(result["summary"].rstrip("."))
+        # and one paragraph: the result's white space is collapsed (runtime.loops.one_paragraph)
+        assert result["summary"] and " ".join(streamed.split()).startswith(result["summary"].rstrip("."))
 
 
 def test_the_server_refuses_to_start_without_a_secret_unless_auth_is_none(student_dir):
@@ -83,3 +84,15 @@ def test_the_server_refuses_to_start_without_a_secret_unless_auth_is_none(studen
     cmd = [sys.executable, "-m", "functions.endpoint.server", "--bundle", str(student_dir), "--port", "0"]
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "NEWSBURST_GPU_AUTH=none" in proc.stdout
+    empty = subprocess.run(cmd, cwd=ROOT, env=env | {"NEWSBURST_GPU_SECRET": ""}, capture_output=True, text=True)
+    assert empty.returncode == 2 and "unset or empty" in empty.stdout  # "" used to turn authentication off
+
+
+def test_a_request_larger_than_max_batch_runs_in_batches_of_at_most_max_batch(start_endpoint, student_dir):
+    with start_endpoint(student_dir, max_batch=4, batch_window_ms=0) as url:
+        items = [news_item("lee-020", id=f"b{i}") for i in range(10)]
+        resp = _post(url, {"items": items}, secret=None)
+        assert resp.status == 200, resp.data[:200]
+        body = resp.json()
+        assert [r["id"] for r in body["results"]] == [f"b{i}" for i in range(10)]
+        assert body["batch_size"] <= 4 and urllib3.request("GET", f"{url}/ping").json()["largest_batch"] <= 4

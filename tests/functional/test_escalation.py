@@ -60,3 +60,21 @@ def test_a_refused_connection_opens_the_circuit_and_later_calls_skip_the_endpoin
     assert app.escalator.circuit == "open"
     notes = list(map(json.loads, app.settings.outbox_path.read_text().splitlines()))
     assert [n["fallback"] for n in notes] == [True, True, True]
+
+
+def test_an_oversized_answer_is_refused_without_being_read_whole():
+    from functions.escalation.transport import HttpsTransport, TransientEndpointError
+    from functions.schemas import MAX_ANSWER_BYTES
+    from tests.stand_ins import answering
+
+    huge = b'{"results": [], "pad": "' + b"x" * (MAX_ANSWER_BYTES + 10) + b'"}'
+    with answering(200, huge) as (url, _):
+        transport = HttpsTransport(url)
+        try:
+            transport.invoke({"items": []}, timeout_s=10)
+        except TransientEndpointError as exc:
+            assert "over" in str(exc)
+        else:
+            raise AssertionError("an answer over MAX_ANSWER_BYTES was accepted")
+    with answering(200, b'{"results": [], "batch_size": 0}') as (url, _):
+        assert HttpsTransport(url).invoke({"items": []}, timeout_s=10) == {"results": [], "batch_size": 0}
