@@ -233,7 +233,7 @@ def test_storage_is_encrypted_private_and_tls_only_and_logs_expire(sam):
         assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert buckets["ModelBucket"]["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}
     logs = d.of_type("AWS::Logs::LogGroup")
-    assert len(logs) == 2
+    assert len(logs) == 3  # the function, the PreTraffic check, the API access log
     assert all(g["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"} for g in logs.values())
     rule = next(r for r in d.of_type("AWS::Events::Rule").values() if "EventPattern" in r["Properties"])
     assert rule["Properties"]["EventPattern"]["source"] == [{"Ref": "NewsSource"}]
@@ -305,3 +305,31 @@ def test_the_planners_overrides_are_parameters_the_template_takes(sam):
     assert max(int(a) for a in parameters["WarmerCount"]["AllowedValues"]) == MAX_WARMERS
     scheduled = sam(**overrides(rows[2])).resources["ProvisionedScalableTarget"]["Properties"]
     assert scheduled["ScheduledActions"][0]["Schedule"] == {"Ref": "ScheduleStart"}
+
+
+def test_operational_alarms_notify_someone_and_the_queue_cannot_throttle_itself(sam):
+    d = sam(AlarmEmail="oncall@example.com")
+    alarms = d.of_type("AWS::CloudWatch::Alarm")
+    for name in ("DeadLetterDepthAlarm", "ErrorRateBurnAlarm", "EscalationFailedAlarm", "FlaggedRateAlarm"):
+        assert alarms[name]["Properties"]["AlarmActions"] == [{"Ref": "AlarmsTopic"}], name
+    (sub,) = d.of_type("AWS::SNS::Subscription").values()
+    assert sub["Properties"]["Endpoint"] == {"Ref": "AlarmEmail"} and d.values["AlarmEmail"] == "oncall@example.com"
+    (mapping,) = [
+        m for m in d.of_type("AWS::Lambda::EventSourceMapping").values() if "ScalingConfig" in m["Properties"]
+    ]
+    assert int(d.values["QueueMaxConcurrency"]) < int(d.values["ReservedConcurrency"])
+    assert mapping["Properties"]["ScalingConfig"] == {"MaximumConcurrency": {"Ref": "QueueMaxConcurrency"}}
+    queue = d.resources["ItemsQueue"]["Properties"]["RedrivePolicy"]
+    assert queue["maxReceiveCount"] >= 5
+    stage = d.resources["HttpApiStage"]["Properties"]
+    assert (
+        "$context.status" in stage["AccessLogSettings"]["Format"] and "body" not in stage["AccessLogSettings"]["Format"]
+    )
+    assert "AWS::SNS::Subscription" not in {r["Type"] for r in sam().resources.values()}  # no email, no subscription
+
+
+def test_a_gpu_endpoint_requires_the_teacher_version():
+    from samtranslator.yaml_helper import yaml_parse
+
+    rule = yaml_parse(TEMPLATE.read_text())["Rules"]["TeacherVersionWithAnEndpoint"]
+    assert rule["Assertions"][0]["Assert"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "TeacherVersion"}, ""]}]}
