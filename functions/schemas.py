@@ -61,6 +61,7 @@ class Faithfulness(BaseModel):
     flagged: bool = False
     unsupported_claims: list[str] = Field(default_factory=list)
     degenerate: str | None = None  # "empty" | "repetition": the model's output was not delivered
+    instructions_in_article: list[str] = Field(default_factory=list)  # text addressed to the model: flagged
     grounding: str | None = None  # the decoding mode that produced the summary
 
 

@@ -36,6 +36,7 @@ def summary_result(
             flagged=s.guard.flagged,
             unsupported_claims=s.guard.unsupported_claims,
             degenerate=s.guard.degenerate,
+            instructions_in_article=s.guard.instructions_in_article,
             grounding=grounding,
         ),
     )

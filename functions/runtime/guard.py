@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from functions.runtime.injection import instructions_in
+
 NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 # A number as a claim: with its currency and its scale or percent sign, so that "$1" or "$1 million"
 # from an article that says "$1,000" is a different claim, not a prefix of a true one (issue 20)
@@ -80,10 +82,11 @@ FUNCTION_WORDS = {
 class GuardReport:
     unsupported_claims: list[str] = field(default_factory=list)
     degenerate: str | None = None  # "empty" | "repetition" | None
+    instructions_in_article: list[str] = field(default_factory=list)  # injection.py: the summary may obey them
 
     @property
     def flagged(self) -> bool:
-        return bool(self.unsupported_claims)
+        return bool(self.unsupported_claims or self.instructions_in_article)
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,7 @@ def _name_tokens(span: str) -> list[str]:
 
 
 def check(summary: str, article: str) -> GuardReport:
-    report = GuardReport(degenerate=degenerate(summary))
+    report = GuardReport(degenerate=degenerate(summary), instructions_in_article=instructions_in(article))
     article_numbers = supported_numbers(article)
     article_words = {_POSSESSIVE.sub("", w).lower() for w in _WORD.findall(article)}
     for claim in number_claims(summary):
