@@ -38,7 +38,10 @@ class S3Cache(ResponseCache):
             raise CacheError(f"cache read failed: {_code(exc)}") from None
         except BotoCoreError as exc:
             raise CacheError(f"cache read failed: {exc}") from None
-        return obj["Body"].read(), obj["ETag"]
+        try:  # a body cut mid-read (ResponseStreamingError) is a cache fault like any other
+            return obj["Body"].read(), obj["ETag"]
+        except BotoCoreError as exc:
+            raise CacheError(f"cache read failed: {type(exc).__name__}") from None
 
     def get(self, key: str) -> dict | None:
         found = self._read(self._key(key, "json"))

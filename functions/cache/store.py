@@ -7,6 +7,7 @@ blocks the key for at most ``ttl_s``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -79,12 +80,25 @@ def expired(marker_body: bytes) -> bool:
         return True  # an unreadable marker protects nothing
 
 
+@contextlib.contextmanager
+def _disk_faults(op: str, key: str = ""):
+    """A folder that cannot be written, or an entry that is a directory, is a cache fault (the
+    item goes on without the cache), never an OSError through the trigger."""
+    try:
+        yield
+    except CacheError:
+        raise
+    except OSError as exc:
+        raise CacheError(f"cache {op} failed for {key[:12] or 'the folder'}: {exc.strerror or exc}") from None
+
+
 class FolderCache(ResponseCache):
     """Files in a folder; an exclusive hard link makes the claim atomic on one machine."""
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):  # an unwritable folder fails each call as a cache fault instead
+            self.folder.mkdir(parents=True, exist_ok=True)
         self.owned: dict[str, str] = {}  # key -> the owner token of the marker this instance wrote
 
     def _result(self, key: str) -> Path:
@@ -94,12 +108,17 @@ class FolderCache(ResponseCache):
         return self.folder / f"{key}.pending"
 
     def get(self, key: str) -> dict | None:
-        try:
-            return decode_entry(self._result(key).read_bytes(), key)
-        except FileNotFoundError:
-            return None
+        with _disk_faults("read", key):
+            try:
+                return decode_entry(self._result(key).read_bytes(), key)
+            except FileNotFoundError:
+                return None
 
     def claim(self, key: str, ttl_s: float) -> bool:
+        with _disk_faults("claim", key):
+            return self._claim(key, ttl_s)
+
+    def _claim(self, key: str, ttl_s: float) -> bool:
         path = self._marker(key)
         # Write the marker whole, then link it into place: link() fails if the name exists, so
         # creation is exclusive and no contender ever reads a half-written marker.
@@ -120,7 +139,7 @@ class FolderCache(ResponseCache):
                 stale.unlink()
             except FileNotFoundError:
                 return False
-            return self.claim(key, ttl_s)
+            return self._claim(key, ttl_s)
         finally:
             tmp.unlink(missing_ok=True)
 
@@ -130,18 +149,21 @@ class FolderCache(ResponseCache):
             tmp.write_text(json.dumps(value))
             os.replace(tmp, self._result(key))
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
             raise CacheError(f"cannot write cache entry {key[:12]}: {exc.strerror}") from None
         self.release(key)
 
     def release(self, key: str) -> None:
         owner = self.owned.pop(key, None)
-        try:
-            if owner is None or owner_of(self._marker(key).read_bytes()) != owner:
+        with _disk_faults("release", key):
+            try:
+                if owner is None or owner_of(self._marker(key).read_bytes()) != owner:
+                    return
+                self._marker(key).unlink()
+            except FileNotFoundError:
                 return
-            self._marker(key).unlink()
-        except FileNotFoundError:
-            return
 
     def pending(self, key: str) -> bool:
-        return self._marker(key).exists()
+        with _disk_faults("read", key):
+            return self._marker(key).exists()

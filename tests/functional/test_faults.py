@@ -136,3 +136,13 @@ def test_a_slow_cache_bucket_cannot_push_an_invocation_past_its_deadline(make_ap
     assert result["batchItemFailures"] == []
     (note,) = _notes(app)
     assert note["summary"]  # summarized without the cache
+
+
+def test_a_cache_folder_that_cannot_be_used_degrades_to_no_cache(make_app, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    app = make_app(cache_dir=blocker / "cache")  # mkdir and every write fail: NotADirectoryError
+    result = router.handler(sqs_event([json.dumps(news_item())]), LocalContext())
+    assert result["batchItemFailures"] == []
+    (note,) = _notes(app)
+    assert note["route"] == "local" and note["summary"]

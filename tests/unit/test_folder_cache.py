@@ -58,3 +58,25 @@ def test_a_corrupt_entry_is_a_cache_error_not_a_crash(tmp_path):
     (tmp_path / "k.json").write_bytes(b"\x00{not json")
     with pytest.raises(CacheError, match="corrupt"):
         cache.get("k")
+
+
+def test_disk_faults_are_cache_errors_not_crashes(tmp_path):
+    import pytest
+
+    from functions.cache.store import CacheError
+
+    cache = FolderCache(tmp_path)
+    (tmp_path / "k.json").mkdir()  # an entry that is a directory
+    (tmp_path / "m.pending").mkdir()  # a marker that is a directory
+    with pytest.raises(CacheError):
+        cache.get("k")
+    with pytest.raises(CacheError):
+        cache.claim("m", ttl_s=60)
+    with pytest.raises(CacheError):
+        cache.put("k", {"summary": "s"})
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    broken = FolderCache(not_a_folder / "cache")  # cannot be created: every call is a cache fault
+    for call in (lambda: broken.get("k"), lambda: broken.claim("k", 60), lambda: broken.put("k", {})):
+        with pytest.raises(CacheError):
+            call()
