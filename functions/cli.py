@@ -11,6 +11,7 @@ import contextlib
 import importlib.util
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -176,6 +177,28 @@ def _cmd_invoke(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _into(path: Path):
+    """Everything the invocation writes to stdout and stderr (Powertools' JSON logs, EMF metric
+    blobs) goes to ``path`` instead, at the file-descriptor level: the loggers keep their streams."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from functions.local_invoke import invoke, read_event
 
@@ -185,18 +208,22 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     settings = _settings(args, ingest_dir=args.events if args.events.is_dir() else args.events.parent)
     settings = _servable_or_teacher(settings, explicit=args.bundle is not None)
     outbox = settings.outbox_path
+    log_path = Path(args.log_file)
     runs = []
     for path in files:
         seen = outbox.stat().st_size if outbox.exists() else 0
-        kind, result = invoke(read_event(path), settings)
+        with contextlib.nullcontext() if args.verbose else _into(log_path):
+            kind, result = invoke(read_event(path), settings)
         with open(outbox, "rb") if outbox.exists() else contextlib.nullcontext(None) as fh:
             if fh is not None:
                 fh.seek(seen)
             notes = [json.loads(line) for line in fh] if fh is not None else []
         runs.append({"event": str(path), "trigger": kind, "result": result, "notifications": notes})
     if args.json:
-        emit({"events": runs}, [], True)
+        emit({"events": runs, "log_file": None if args.verbose else str(log_path)}, [], True)
         return 0
+    if not args.verbose:
+        print(f"(structured logs and metrics of these invocations: {log_path})\n")
     for run in runs:
         print(f"### {run['event']}  ->  {run['trigger']} handler")
         for n in run["notifications"]:
@@ -205,7 +232,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
                 n["route"], "local model"
             )
             print(f"  == {n['id']}: {n['title']}\n     {n['summary']}")
-            print(f"     [{route}, model {n['model_version'][:12]}, {n['latency_ms']:.0f} ms]")
+            fmt = f"{n['format']}, " if n.get("format") else ""
+            print(f"     [{fmt}{route}, model {n['model_version'][:12]}, {n['latency_ms']:.0f} ms]")
             if flags:
                 print(f"     FLAGGED unsupported: {flags}")
         if not run["notifications"]:
@@ -359,6 +387,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("events", type=Path, nargs="?", default=Path("events"), help="event folder or file")
     p.add_argument("--bundle", type=Path, help=BUNDLE_HELP)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    p.add_argument("--verbose", action="store_true", help="show the invocations' JSON logs and metrics here too")
+    p.add_argument(
+        "--log-file",
+        default="build/logs/demo.log",
+        help="where the invocations' logs and metrics go unless --verbose (default build/logs/demo.log)",
+    )
     p.set_defaults(func=_cmd_demo)
 
     if importlib.util.find_spec("ops") is not None:  # the ops tools are not in the Lambda or GPU images

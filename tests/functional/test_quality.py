@@ -12,6 +12,7 @@ from functions.handlers import router
 from functions.local_invoke import LocalContext, sqs_event
 from functions.runtime.bundle import BundleError, read_manifest
 from model_export.bundle_writer import record_metrics
+from tests.conftest import ROOT
 from tests.factories import long_item, news_item
 
 
@@ -113,3 +114,29 @@ def test_a_cascaded_item_keeps_the_students_summary_when_the_teacher_is_down(stu
     assert result["batchItemFailures"] == [] and len(calls) == 2
     note = _notes(app)[news_item()["id"]]
     assert note["route"] == "local" and not note["fallback"] and note["model_version"] != "lead-3"
+
+
+def test_the_demo_prints_summaries_only_and_its_logs_go_to_a_file(tiny_export, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    env = os.environ | {
+        f"NEWSBURST_{n.upper()}": str(tmp_path / n) for n in ("cache_dir", "dead_letter_dir", "handoff_dir")
+    }
+    env["NEWSBURST_OUTBOX_PATH"] = str(tmp_path / "outbox.jsonl")
+    log = tmp_path / "demo.log"
+    cmd = [sys.executable, "-c", "from functions.cli import main; raise SystemExit(main())", "demo"]
+    cmd += [
+        str(ROOT / "events" / "sqs-batch.json"),
+        "--bundle",
+        str(tiny_export[0] / "student"),
+        "--log-file",
+        str(log),
+    ]
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "== " in proc.stdout and str(log) in proc.stdout
+    # no JSON log lines and no EMF blobs between the summaries; they are in the file
+    assert '"level"' not in proc.stdout + proc.stderr and '"_aws"' not in proc.stdout
+    assert '"_aws"' in log.read_text() and '"level"' in log.read_text()
