@@ -4,23 +4,36 @@ from __future__ import annotations
 
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import S3Model
+from aws_lambda_powertools.utilities.parser.models import S3RecordModel
+from pydantic import ValidationError
 
 from functions.app import App
 from functions.deadline import Deadline
 from functions.handlers.settle import dead_letter, settle
 from functions.ingest import ObjectMissing
 from functions.parsing import BadInput, parse_item
-from functions.schemas import NewsItem
+from functions.schemas import NewsItem, describe
+
+
+def _records(event: dict, app: App, report: list) -> list[S3RecordModel]:
+    """Each record parsed on its own: one of a shape S3 never sends (no ``object``) is dead-lettered
+    alone instead of failing the whole event."""
+    raw = event.get("Records")
+    out = []
+    for record in raw if isinstance(raw, list) else [raw]:
+        try:
+            out.append(S3RecordModel.model_validate(record))
+        except ValidationError as exc:
+            report.append(dead_letter(app, "s3", f"not an S3 event record: {describe(exc)}", None, str(record)[:4096]))
+    return out
 
 
 def handle(event: dict, context, app: App) -> dict:
     deadline = Deadline.of(context, app.settings.deadline_margin_s)
-    records = parse(event=event, model=S3Model).Records
     items: list[NewsItem] = []
     payloads: dict[str, str] = {}
-    report = []
+    report: list[dict] = []
+    records = _records(event, app, report)
     for record in records:
         bucket, key = record.s3.bucket.name, unquote_plus(record.s3.object.key)
         where = f"s3://{bucket}/{key}"

@@ -12,6 +12,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from functions.app import App
 from functions.deadline import Deadline
+from functions.handlers.settle import dead_letter
 from functions.parsing import BadInput, parse_item
 from functions.pipeline import ItemFailure
 
@@ -20,11 +21,22 @@ class ItemFailed(RuntimeError):
     pass
 
 
+def _addressable(record: object) -> bool:
+    return isinstance(record, dict) and isinstance(record.get("messageId"), str) and bool(record["messageId"])
+
+
 def handle(event: dict, context, app: App) -> dict:
     deadline = Deadline.of(context, app.settings.deadline_margin_s)
     outcomes: dict[str, object] = {}
     valid = []
-    for record in event.get("Records", []):
+    records = event.get("Records", [])
+    records = records if isinstance(records, list) else []
+    # A record SQS never sends (not an object, no messageId) cannot be handed back on its own:
+    # it goes to the dead-letter sink, and the rest of the batch goes on without it.
+    for record in [r for r in records if not _addressable(r)]:
+        dead_letter(app, "sqs", "record is not an SQS message (no messageId)", None, str(record)[:4096])
+    records = [r for r in records if _addressable(r)]
+    for record in records:
         body = record.get("body")
         try:
             if not isinstance(body, str):
@@ -43,4 +55,7 @@ def handle(event: dict, context, app: App) -> dict:
         return outcome.id
 
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    addressed = {**event, "Records": records}
+    return process_partial_response(
+        event=addressed, record_handler=record_handler, processor=processor, context=context
+    )

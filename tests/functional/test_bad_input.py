@@ -55,3 +55,29 @@ def test_an_empty_s3_object_is_dead_lettered_not_retried(make_app, aws):
     out = router.handler(s3_event("empty-ingest", "news/empty.json", size=0), LocalContext())
     assert out["items"][0]["status"] == "dead-lettered"
     assert "malformed JSON" in _letters(app)[0]["reason"]
+
+
+def test_sqs_records_of_shapes_aws_never_sends_fail_alone(make_app):
+    app = make_app()
+    event = sqs_event([json.dumps(news_item())])
+    event["Records"] += ["not an object", {"body": json.dumps(news_item(id="no-message-id"))}]
+    result = router.handler(event, LocalContext())
+    assert result["batchItemFailures"] == []  # nothing addressable failed; the valid record was summarized
+    (note,) = map(json.loads, app.settings.outbox_path.read_text().splitlines())
+    assert note["id"] == news_item()["id"]
+    assert [letter["source"] for letter in _letters(app)] == ["sqs", "sqs"]
+
+
+def test_an_s3_record_without_its_object_is_dead_lettered_alone(make_app, tmp_path):
+    from tests.factories import s3_event
+
+    (tmp_path / "ingest" / "news").mkdir(parents=True)
+    (tmp_path / "ingest" / "news" / "ok.json").write_text(json.dumps(news_item()))
+    app = make_app(ingest_dir=tmp_path / "ingest")
+    event = s3_event("news", "ok.json")
+    broken = json.loads(json.dumps(event["Records"][0]))
+    del broken["s3"]["object"]
+    event["Records"].append(broken)
+    out = router.handler(event, LocalContext())
+    assert sorted(i["status"] for i in out["items"]) == ["dead-lettered", "summarized"]
+    assert "not an S3 event record" in _letters(app)[0]["reason"]
