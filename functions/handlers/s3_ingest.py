@@ -25,6 +25,8 @@ def _records(event: dict, app: App, report: list) -> list[S3RecordModel]:
             out.append(S3RecordModel.model_validate(record))
         except ValidationError as exc:
             report.append(dead_letter(app, "s3", f"not an S3 event record: {describe(exc)}", None, str(record)[:4096]))
+        except (AttributeError, TypeError):  # Powertools' own validator reads s3.object before checking it
+            report.append(dead_letter(app, "s3", "not an S3 event record: no s3.object", None, str(record)[:4096]))
     return out
 
 
