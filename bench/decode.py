@@ -190,7 +190,7 @@ class _Timed:
 
 def grounding_sweep(bundle: Path, new_tokens: int) -> list[dict]:
     """What grounding costs: per-request set-up, and the share of decode time spent in the constraint."""
-    from functions.runtime.grounding import MODES
+    from functions.runtime.grounding import DEFAULT_GROUNDING, MODES
     from functions.runtime.model import load_model
     from functions.runtime.summarize import Summarizer
     from model_export.corpus import load_articles, split
@@ -198,7 +198,7 @@ def grounding_sweep(bundle: Path, new_tokens: int) -> list[dict]:
     summarize = Summarizer(load_model(bundle))
     article = split(load_articles())[1][0].text
     ids = summarize.model.encode_prompt(article)
-    summarize.constraint(article, "spans")  # the once-per-model vocabulary scan
+    summarize.constraint(article, DEFAULT_GROUNDING)  # the once-per-model vocabulary scan
     rows = []
     for mode in MODES:
         start = time.perf_counter()

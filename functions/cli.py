@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from functions.runtime.bundle import BUNDLES_DIR, STUDENT_DIR
+from functions.runtime.grounding import DEFAULT_GROUNDING
 from functions.runtime.prompt import FORMATS
 from functions.tables import emit
 
@@ -336,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--grounding",
-        default="spans",
+        default=DEFAULT_GROUNDING,
         help="decoding modes to compare, comma-separated from off, tokens, spans (default spans, as served)",
     )
     p.add_argument(

@@ -13,7 +13,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from functions.runtime.bundle import STUDENT_DIR
-from functions.runtime.grounding import Grounding
+from functions.runtime.grounding import DEFAULT_GROUNDING, Grounding
 from functions.runtime.prompt import DEFAULT_FORMAT, Format
 
 
@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     # summary the guard still flags: deliver it with the flag, send lead sentences instead, or
     # escalate (the cascade: flagged, degenerate or low-confidence local summaries are re-done
     # by the escalation endpoint)
-    grounding: Grounding = "spans"
+    grounding: Grounding = DEFAULT_GROUNDING
     flagged_policy: Literal["deliver", "fallback", "escalate"] = "deliver"
     # the summary format an item gets when it does not ask: brief (one sentence) or highlights (about three)
     format: Format = DEFAULT_FORMAT
@@ -114,6 +114,6 @@ class EndpointSettings(BaseSettings):
     deadline_s: float = 50.0  # per request, below SageMaker's 60 s invocation limit
     threads: int | None = None
     warmup: bool = True  # one generation before /ping reports ready
-    grounding: Grounding = "spans"  # defaults when a request does not say
+    grounding: Grounding = DEFAULT_GROUNDING  # defaults when a request does not say
     format: Format = DEFAULT_FORMAT
     providers: list[str] = ["CUDAExecutionProvider", "CPUExecutionProvider"]  # the first available wins

@@ -23,7 +23,7 @@ import numpy as np
 from tqdm import tqdm
 
 from functions.runtime.cascade import needs_teacher
-from functions.runtime.grounding import Grounding
+from functions.runtime.grounding import DEFAULT_GROUNDING, Grounding
 from functions.runtime.guard import check
 from functions.runtime.model import load_model
 from functions.runtime.prompt import Format
@@ -245,7 +245,7 @@ def evaluate(
     data: Sequence[Path],
     teacher_bundle: Path | None = None,
     limit: int | None = None,
-    modes: Sequence[Grounding] = ("spans",),
+    modes: Sequence[Grounding] = (DEFAULT_GROUNDING,),
     cache_dir: Path | None = None,
     formats: Sequence[Format | None] = (),
     candidates: int = 1,
@@ -259,7 +259,7 @@ def evaluate(
     teacher = Summarizer(load_model(teacher_bundle)) if teacher_bundle else None
     for s in (student, teacher):
         if s is not None:
-            s.constraint("warm-up", "spans")  # the once-per-model vocabulary scan, outside the timing
+            s.constraint("warm-up", DEFAULT_GROUNDING)  # the once-per-model vocabulary scan, outside the timing
     return {
         "bundle": student.model.manifest.version,
         "teacher": teacher.model.manifest.version if teacher else None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from functions.runtime.grounding import Grounding
+from functions.runtime.grounding import DEFAULT_GROUNDING, Grounding
 from functions.runtime.prompt import INPUT_TOKENS
 
 TEACHER_MAX_NEW_TOKENS = 96  # the teacher bundle's budget, whatever the profile
@@ -37,7 +37,7 @@ class Profile:
     kd_weight: float = 0.5  # share of the loss on the teacher's distribution; the rest is CE on the summary
     student_layout: str = "ends"  # which layers: first + last ("ends") or evenly spread ("even")
     input_tokens: int | None = INPUT_TOKENS  # the lead the model reads, in training and serving alike
-    target_grounding: Grounding = "spans"  # the teacher writes targets as the endpoint serves them
+    target_grounding: Grounding = DEFAULT_GROUNDING  # the teacher writes targets as the endpoint serves them
     teacher_batch: int = 8
     gate_articles: int = 30  # held-out articles the int8-vs-fp32 quality gate decodes
     gate_max_drop: float = 0.10  # max relative drop of int8's ROUGE-Lsum (against the references) below fp32's

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from functions.runtime.grounding import DEFAULT_GROUNDING
 from functions.runtime.prompt import Format
 from functions.runtime.summarize import Summarizer
 from model_export.evaluate import Run, cascade, summarize_rows, teacher_run
@@ -85,8 +86,8 @@ def student_gate(
     for fmt in dict.fromkeys(fmts[i] for i in local):
         rows = [i for i in local if fmts[i] == fmt]
         arts, group_refs = [articles[i] for i in rows], [references[i] for i in rows]
-        t_group = teacher_run(teacher, arts, "spans", cache_dir, fmt)
-        s_group = summarize_rows(student, arts, "spans", f"gate student ({fmt})", t_group, fmt=fmt)  # no NLL
+        t_group = teacher_run(teacher, arts, DEFAULT_GROUNDING, cache_dir, fmt)
+        s_group = summarize_rows(student, arts, DEFAULT_GROUNDING, f"gate student ({fmt})", t_group, fmt=fmt)  # no NLL
         by_format[fmt] = {
             "articles": len(rows),
             "student_rouge_lsum": rouge(s_group.texts, group_refs)["rougeLsum"],

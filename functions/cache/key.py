@@ -11,6 +11,7 @@ import json
 import unicodedata
 from dataclasses import asdict, dataclass
 
+from functions.runtime.grounding import DEFAULT_GROUNDING
 from functions.runtime.prompt import DEFAULT_FORMAT
 
 
@@ -32,7 +33,7 @@ def normalize_text(text: str) -> str:
 def cache_key(
     fingerprint: ModelFingerprint,
     article: str,
-    grounding: str = "off",
+    grounding: str = DEFAULT_GROUNDING,
     flagged_policy: str = "deliver",
     fmt: str = DEFAULT_FORMAT,
 ) -> str:

@@ -37,6 +37,7 @@ from functions.runtime.guard import (
 
 Grounding = Literal["off", "tokens", "spans"]  # the one place the decoding modes are written
 MODES: tuple[Grounding, ...] = get_args(Grounding)
+DEFAULT_GROUNDING: Grounding = "spans"  # as served, as the teacher writes targets, as the gates and evals judge
 
 
 def resolve_grounding(*choices: Grounding | None) -> Grounding:

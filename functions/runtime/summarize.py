@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from functions.runtime import escalation_rule
 from functions.runtime.escalation_rule import RouteDecision
-from functions.runtime.grounding import Grounding, constraint_for, resolve_grounding
+from functions.runtime.grounding import DEFAULT_GROUNDING, Grounding, constraint_for, resolve_grounding
 from functions.runtime.guard import GuardReport, check
 from functions.runtime.kv_generate import Generation
 from functions.runtime.loops import before_loop, looping, one_paragraph, whole_sentences
@@ -54,7 +54,7 @@ def _per_article(value, n: int) -> list:
 
 
 class Summarizer:
-    def __init__(self, model: LocalModel, grounding: Grounding = "spans", fmt: Format = DEFAULT_FORMAT):
+    def __init__(self, model: LocalModel, grounding: Grounding = DEFAULT_GROUNDING, fmt: Format = DEFAULT_FORMAT):
         self.model = model
         self.grounding = grounding  # the deployment's defaults; each call may override them
         self.format = fmt
