@@ -20,8 +20,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The demo's bundles (quick profile, <= 15 min on 2 cores); it learns from the published references
+# beside the checkout when they are there (EXTRA, below).
 $(BUNDLE): | $(STAMP)
-	$(BIN)/newsburst export --profile quick
+	$(BIN)/newsburst export --profile quick $(EXTRA)
 
 bundle: $(BUNDLE)
 

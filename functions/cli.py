@@ -257,21 +257,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "export",
         help="distil, quantize and convert the model into ONNX KV-cache bundles",
-        description="Distil the teacher into a smaller student, export both to ONNX with a KV cache, "
-        "quantize to 8-bit weight-only MatMulNBits, gate the int8 graph against fp32 on real-length "
-        "held-out articles, and write checksummed bundles OUT/student and OUT/teacher.",
+        description="Fine-tune the teacher on the human references among --extra-articles (release), "
+        "distil a layer-pruned student on those references (cross-entropy plus the teacher's top-k on the "
+        "same tokens) and on the teacher's own summaries of articles without one, export both to ONNX with a "
+        "KV cache, quantize to 8-bit weight-only MatMulNBits, gate the int8 graph against fp32 and the student "
+        "against the teacher (and lead-3, per format), and write checksummed bundles OUT/student and OUT/teacher.",
     )
     p.add_argument(
         "--profile",
         default="quick",
         choices=["tiny", "quick", "release"],
-        help="tiny: 4 layers, briefly trained, for tests (~1 min); quick: the demo's default (<=15 min on 2 "
-        "cores); release: the bundle to deploy (<=2 h on 2 cores, resumable; give it --extra-articles)",
+        help="tiny: 4 layers, briefly trained, for tests (~1 min); quick: the demo's default, a 16-layer "
+        "student of the zero-shot teacher (<=15 min on 2 cores); release: the bundle to deploy, the teacher "
+        "fine-tuned first and a 20-layer student (<=2 h on 2 cores, resumable); both learn from --extra-articles",
     )
     for flag, what in (
         (
             "--extra-articles",
-            "more training articles (JSONL with id and article), e.g. ../shared/news/cnndm_train.jsonl",
+            "more training rows (JSONL with id and article; a 'reference' makes it a human-written summary to "
+            "learn from, its format from 'format', 'dataset' or the id: xsum -> brief, else highlights), e.g. "
+            "../shared/news/xsum_train_more.jsonl",
         ),
         ("--gate-data", "more held-out articles with references for the student-vs-teacher gate (first 30 of each)"),
     ):
