@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from functions.runtime.bundle import BUNDLES_DIR, TOKENIZER  # noqa: E402
+from functions.runtime.bundle import BUNDLES_DIR, STUDENT, TEACHER, TOKENIZER  # noqa: E402
 from functions.tables import emit  # noqa: E402
 
 
@@ -255,17 +255,17 @@ def main() -> int:
     from functions.runtime.bundle import read_manifest
     from model_export.teacher import default_gguf_path
 
-    teacher_m = read_manifest(args.bundles / "teacher")
-    ids = _prompt_ids(args.bundles / "teacher" / TOKENIZER)
+    teacher_m = read_manifest(args.bundles / TEACHER)
+    ids = _prompt_ids(args.bundles / TEACHER / TOKENIZER)
     ids_file = args.bundles.parent / "bench_prompt_ids.json"
     ids_file.write_text(json.dumps(ids))
     gguf = default_gguf_path()
     teacher_hf = next((ROOT / ".cache/newsburst").glob("teacher-*/"), None)
     engines = [
         ("pytorch eager teacher", "torch", teacher_hf),
-        ("teacher bundle", "ort", args.bundles / "teacher"),
-        ("student bundle", "ort", args.bundles / "student"),
-        ("student bundle, onnxruntime-genai generator", "genai", args.bundles / "student"),
+        ("teacher bundle", "ort", args.bundles / TEACHER),
+        ("student bundle", "ort", args.bundles / STUDENT),
+        ("student bundle, onnxruntime-genai generator", "genai", args.bundles / STUDENT),
     ]
     try:
         import llama_cpp  # noqa: F401
@@ -295,8 +295,8 @@ def main() -> int:
     for r in rows:
         r["x_llamacpp"] = round(r["decode_tok_s"] / ref, 2) if ref else "n/a"
     result = {"prompt_tokens": len(ids), "new_tokens": args.tokens, "teacher": teacher_m.teacher_id, "rows": rows}
-    sweep, checks = runtime_sweep(args.bundles / "student", ids, 64) if args.sweep else ([], {})
-    grounding = grounding_sweep(args.bundles / "student", 64) if args.sweep else []
+    sweep, checks = runtime_sweep(args.bundles / STUDENT, ids, 64) if args.sweep else ([], {})
+    grounding = grounding_sweep(args.bundles / STUDENT, 64) if args.sweep else []
     if args.json:
         emit({**result, "runtime_sweep": sweep, "sweep_checks": checks, "grounding": grounding}, [], True)
         return 0

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from functions.endpoint.launch import endpoint_process  # noqa: E402
-from functions.runtime.bundle import TEACHER_DIR  # noqa: E402
+from functions.runtime.bundle import TEACHER_CUDA, TEACHER_DIR  # noqa: E402
 from functions.tables import emit  # noqa: E402
 from model_export.corpus import load_articles  # noqa: E402
 
@@ -79,7 +79,7 @@ def level(url: str, bodies: list[str], concurrency: int, requests: int, new_toke
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    gpu_bundle = ROOT / TEACHER_DIR.with_name("teacher-cuda")
+    gpu_bundle = ROOT / TEACHER_DIR.with_name(TEACHER_CUDA)
     parser.add_argument("--bundle", type=Path, default=gpu_bundle if gpu_bundle.exists() else ROOT / TEACHER_DIR)
     parser.add_argument("--new-tokens", type=int, default=32)
     parser.add_argument("--levels", default="1,4,16,64")

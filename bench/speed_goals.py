@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from functions.runtime.bundle import BUNDLES_DIR  # noqa: E402
+from functions.runtime.bundle import BUNDLES_DIR, STUDENT, TEACHER, TEACHER_CUDA  # noqa: E402
 from functions.tables import emit  # noqa: E402
 
 OUT = ROOT / "build" / "bench" / "speed-goals.json"
@@ -108,8 +108,8 @@ def main() -> int:
     args = parser.parse_args()
     import onnxruntime
 
-    student = str(args.bundles / "student")
-    gpu_bundle = next(b for b in (args.bundles / "teacher-cuda", args.bundles / "teacher") if b.exists())
+    student = str(args.bundles / STUDENT)
+    gpu_bundle = next(b for b in (args.bundles / TEACHER_CUDA, args.bundles / TEACHER) if b.exists())
     gpu_levels = "1,4,16,64" if "CUDAExecutionProvider" in onnxruntime.get_available_providers() else "1,4"
     torch_row = ["--student-hf", args.student_hf] if args.student_hf else []
     results = {

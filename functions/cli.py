@@ -15,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from functions.runtime.bundle import BUNDLES_DIR, STUDENT_DIR
+from functions.runtime.bundle import BUNDLES_DIR, STUDENT, STUDENT_DIR, TEACHER
 from functions.runtime.grounding import DEFAULT_GROUNDING
 from functions.runtime.prompt import FORMATS
 from functions.tables import emit
@@ -57,8 +57,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from model_export.evaluate import evaluate
 
     teacher = args.teacher_bundle
-    if teacher is None and (args.bundle.parent / "teacher" / "manifest.json").exists():
-        teacher = args.bundle.parent / "teacher"
+    if teacher is None and (args.bundle.parent / TEACHER / "manifest.json").exists():
+        teacher = args.bundle.parent / TEACHER
     from functions.runtime.grounding import MODES
 
     modes = [m.strip() for m in args.grounding.split(",") if m.strip()]
@@ -163,7 +163,7 @@ def _servable_or_teacher(settings, explicit: bool):
         ensure_servable(settings.bundle_dir, read_manifest(settings.bundle_dir), False)
         return settings
     except BundleError as exc:
-        teacher = settings.bundle_dir.parent / "teacher"
+        teacher = settings.bundle_dir.parent / TEACHER
         if not (teacher / "manifest.json").exists():
             raise
         print(f"note: {exc}\nnote: the demo serves the teacher bundle {teacher} instead\n", file=sys.stderr)
@@ -360,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Read news items (objects with id, title, body; or lists of them) and print their summaries.",
     )
     p.add_argument("files", nargs="+", help="news item JSON files")
-    p.add_argument("--bundle", type=Path, default=DEFAULT_OUT / "student", help="bundle folder")
+    p.add_argument("--bundle", type=Path, default=DEFAULT_OUT / STUDENT, help="bundle folder")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.set_defaults(func=_cmd_summarize)
 

@@ -13,7 +13,16 @@ from pathlib import Path
 
 from tokenizers import Tokenizer
 
-from functions.runtime.bundle import MODEL, PROMPT_TEMPLATE, BundleError, GenerationSettings, read_manifest
+from functions.runtime.bundle import (
+    MODEL,
+    PROMPT_TEMPLATE,
+    STUDENT,
+    TEACHER,
+    TEACHER_CUDA,
+    BundleError,
+    GenerationSettings,
+    read_manifest,
+)
 from functions.runtime.kv_generate import KVCacheDecoder
 from functions.runtime.model import load_model, open_session
 from functions.runtime.prompt import PromptTemplate
@@ -135,11 +144,11 @@ def run_export(
     teacher_model = load_teacher(source)
 
     # 2. The teacher bundle: it writes the distillation targets and is the gate's yardstick.
-    teacher_dir = out / "teacher"
+    teacher_dir = out / TEACHER
     if not _is_current(teacher_dir, source.teacher_id, template, QUANTIZATION):
         _write_teacher_bundle(teacher_dir, source, teacher_model.config, tokenizer_json, template, eos_id, cache_dir)
     report.teacher_bundle = str(teacher_dir)
-    gpu_dir = out / "teacher-cuda"
+    gpu_dir = out / TEACHER_CUDA
     if gpu_teacher and not _is_current(gpu_dir, source.teacher_id, template, GPU_QUANTIZATION):
         config = teacher_model.config
         _write_teacher_bundle(gpu_dir, source, config, tokenizer_json, template, eos_id, cache_dir, "fp16")
@@ -217,7 +226,7 @@ def run_export(
     if not gate.passed:
         raise ExportError(f"quality gate failed: {gate.explain()}; bundle not written")
 
-    student_dir = out / "student"
+    student_dir = out / STUDENT
     manifest = write_bundle(
         student_dir,
         int8,

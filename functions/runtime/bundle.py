@@ -26,9 +26,12 @@ GENERATION = "generation_config.json"
 REQUIRED_FILES = (*GRAPH_FILES, TOKENIZER, PROMPT_TEMPLATE, GENERATION)
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")  # one plain file name: no folders, no "..", no absolutes
 
-BUNDLES_DIR = Path("build/bundles")  # where `newsburst export` writes ...
-STUDENT_DIR = BUNDLES_DIR / "student"  # ... the Lambda's bundle
-TEACHER_DIR = BUNDLES_DIR / "teacher"  # ... and the GPU endpoint's
+# The bundle folders `newsburst export` writes side by side: the Lambda's student, the endpoint's
+# int8 teacher (also the gate's yardstick) and, with --gpu-teacher, the float16 CUDA teacher
+STUDENT, TEACHER, TEACHER_CUDA = "student", "teacher", "teacher-cuda"
+BUNDLES_DIR = Path("build/bundles")  # where they go by default
+STUDENT_DIR = BUNDLES_DIR / STUDENT
+TEACHER_DIR = BUNDLES_DIR / TEACHER
 
 
 class BundleError(RuntimeError):
