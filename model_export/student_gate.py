@@ -109,7 +109,7 @@ def student_gate(
         if (share <= max_escalated_share or threshold is None) and score > best[0]:
             best = (score, threshold, share)
     return StudentGate(
-        articles=len(arts),
+        articles=len(refs),
         student_rouge_lsum=rouge(s_run.texts, refs)["rougeLsum"],
         teacher_rouge_lsum=rouge(t_run.texts, refs)["rougeLsum"],
         floor=floor,
