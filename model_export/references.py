@@ -23,11 +23,12 @@ from functions.runtime.prompt import FORMATS, Format
 
 # The format each published data set's references are written in (issue 20: XSum's one-line
 # introductions are push alerts, CNN/DM's highlights story cards); rows may say their own.
-DATASET_FORMATS: dict[str, Format] = {"xsum": "brief", "cnndm": "highlights", "cnn": "highlights"}
+DATASET_FORMATS: dict[str, Format] = {"xsum": "brief", "cnndm": "highlights", "cnn": "highlights", "dm": "highlights"}
 WHO_WROTE = {
     "xsum": "published (BBC introduction)",
     "cnndm": "published (CNN/DailyMail highlights)",
     "cnn": "published (CNN/DailyMail highlights)",
+    "dm": "published (CNN/DailyMail highlights)",
     "newsroom": "published (Newsroom summary)",
     "writer": "hired news writer (Zhang et al. 2023)",
     "editor": "newsburst editor (desk edit)",
