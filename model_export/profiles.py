@@ -61,7 +61,6 @@ PROFILES: dict[str, Profile] = {
     "quick": Profile(
         name="quick", student_layers=16, student_head_layers=3, train_articles=32, eval_articles=30,
         epochs=1, batch_size=4, learning_rate=2e-4, top_k=32, references_per_format=80,
-        input_tokens=192,
     ),
     # the bundle one deploys: <= 2 hours on 2 cores with --extra-articles (make release). The
     # teacher is tuned on the references first (its top 8 layers: 7.8 s a step against 17 s for
@@ -72,7 +71,6 @@ PROFILES: dict[str, Profile] = {
         name="release", student_layers=20, student_head_layers=3, train_articles=128, eval_articles=30,
         epochs=1, batch_size=4, learning_rate=2e-4, top_k=32, references_per_format=400,
         teacher_references_per_format=300, teacher_epochs=1, teacher_learning_rate=1e-4, teacher_train_layers=8,
-        input_tokens=192,
     ),
 }
 # fmt: on
