@@ -24,10 +24,11 @@ from functions.runtime.cascade import LOW_CONFIDENCE, needs_teacher
 from functions.runtime.escalation_rule import RouteDecision
 from functions.runtime.extractive import lead
 from functions.runtime.grounding import Grounding, resolve_grounding
+from functions.runtime.guard import check
 from functions.runtime.pool import Checkout
 from functions.runtime.prompt import Format
 from functions.runtime.summarize import NeedsEscalation, Summarizer, Summary
-from functions.schemas import NewsItem, SummaryReady, SummaryResult, Timings
+from functions.schemas import NewsItem, SummaryReady, SummaryResult, Timings, evidence_of
 from functions.summary_result import summary_result
 
 FALLBACK_MODEL = "lead-3"
@@ -305,9 +306,11 @@ class Pipeline:
             return ItemFailure(item.id, reason, retryable)
         self.metrics.add_metric("Fallback", MetricUnit.Count, 1)
         self.logger.info("fallback summary", extra={"item_id": item.id, "reason": reason})
+        text = lead(item.body)
         return SummaryResult(
             id=item.id,
-            summary=lead(item.body),
+            summary=text,
+            evidence=evidence_of(check(text, item.body)),  # the lead's own names and numbers, for the desk
             model_version=FALLBACK_MODEL,
             route="fallback",
             fallback=True,

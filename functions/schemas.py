@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from functions.runtime.grounding import Grounding
+from functions.runtime.guard import GuardReport
 from functions.runtime.prompt import Format
 
 # Where a summary came from: this function's model, the escalation endpoint, the response cache,
@@ -65,6 +66,27 @@ class Faithfulness(BaseModel):
     grounding: str | None = None  # the decoding mode that produced the summary
 
 
+class Evidence(BaseModel):
+    """One number or name of a summary and where its article states it: what the guard checked,
+    kept for the editor (issue 23). Offsets are characters: ``start``/``end`` in the summary,
+    ``sources`` in the article; ``sentence`` is the article's sentence around the first source
+    (at most 400 characters) and ``in_sentence`` that source within it, so neither the desk nor
+    a notification needs the whole article. An unsupported claim has no sources."""
+
+    text: str
+    kind: Literal["number", "name"]
+    start: int
+    end: int
+    supported: bool
+    sources: list[tuple[int, int]] = Field(default_factory=list)
+    sentence: str | None = None
+    in_sentence: tuple[int, int] | None = None
+
+
+def evidence_of(report: GuardReport) -> list[Evidence]:
+    return [Evidence.model_validate(claim, from_attributes=True) for claim in report.claims]
+
+
 class Timings(BaseModel):
     total_ms: float = 0.0
     time_to_first_token_ms: float | None = None
@@ -86,6 +108,7 @@ class SummaryResult(BaseModel):
     tokens_out: int = 0
     timings: Timings = Field(default_factory=Timings)
     faithfulness: Faithfulness = Field(default_factory=Faithfulness)
+    evidence: list[Evidence] = Field(default_factory=list)  # empty in cache entries written before it
 
 
 class EndpointRequest(BaseModel):
@@ -117,6 +140,7 @@ class SummaryReady(BaseModel):
     escalated: bool
     escalation_reason: str | None = None
     faithfulness: Faithfulness
+    evidence: list[Evidence] = Field(default_factory=list)
     latency_ms: float
 
     @classmethod
@@ -134,5 +158,6 @@ class SummaryReady(BaseModel):
             escalated=result.escalated,
             escalation_reason=result.escalation_reason,
             faithfulness=result.faithfulness,
+            evidence=result.evidence,
             latency_ms=result.timings.total_ms,
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functions.runtime.summarize import Summary
-from functions.schemas import Faithfulness, SummaryResult, Timings
+from functions.schemas import Faithfulness, SummaryResult, Timings, evidence_of
 
 
 def summary_result(
@@ -39,4 +39,5 @@ def summary_result(
             instructions_in_article=s.guard.instructions_in_article,
             grounding=grounding,
         ),
+        evidence=[] if s.guard.degenerate else evidence_of(s.guard),
     )

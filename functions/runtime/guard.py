@@ -3,6 +3,10 @@
 Lexical precision against the source correlates with human factuality judgments on news
 about as well as learned checkers (FRANK benchmark) and costs microseconds, so every summary
 gets it. Also rejects empty and degenerate (looping) output.
+
+What it checked is kept as evidence: every number and name of the summary, where the summary
+says it, where the article states it and the article's sentence around it (``Claim``), so an
+editor sees each fact next to its source without the whole article (issue 23).
 """
 
 from __future__ import annotations
@@ -10,7 +14,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import Literal
 
+from functions.runtime.extractive import sentence_spans
 from functions.runtime.injection import instructions_in
 
 NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
@@ -78,11 +84,30 @@ FUNCTION_WORDS = {
 }
 
 
+MAX_SOURCES = 3  # article places quoted per claim
+MAX_SENTENCE_CHARS = 400  # a quoted sentence longer than this is cut around its claim
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A number or a name the summary states, and the article's support for it."""
+
+    text: str  # as the summary writes it
+    kind: Literal["number", "name"]
+    start: int  # where the summary writes it (character offsets)
+    end: int
+    supported: bool
+    sources: tuple[tuple[int, int], ...] = ()  # where the article states it (or, for a name, each of its words)
+    sentence: str | None = None  # the article's sentence around the first source
+    in_sentence: tuple[int, int] | None = None  # the first source within ``sentence``
+
+
 @dataclass
 class GuardReport:
     unsupported_claims: list[str] = field(default_factory=list)
     degenerate: str | None = None  # "empty" | "repetition" | None
     instructions_in_article: list[str] = field(default_factory=list)  # injection.py: the summary may obey them
+    claims: list[Claim] = field(default_factory=list)  # every number and name checked, supported or not
 
     @property
     def flagged(self) -> bool:
@@ -100,6 +125,7 @@ class NumberClaim:
     value: Decimal  # at its scale: "$420 million" -> 420000000
     percent: bool
     scale: int  # the power of ten of its scale word or suffix (0: none)
+    start: int = 0  # where ``text`` is in the text it was read from
 
     @property
     def key(self) -> tuple[str, Decimal, bool]:
@@ -116,9 +142,8 @@ def number_claims(text: str) -> list[NumberClaim]:
             continue
         scale = SCALE_WORDS.get(m["word"] or "", 0) or SCALE_SUFFIXES.get(m["suffix"] or "", 0)
         text_ = m.group().rstrip(".,")
-        out.append(
-            NumberClaim(text_, digits, m["currency"] or "", (value * 10**scale).normalize(), bool(m["percent"]), scale)
-        )
+        value = (value * 10**scale).normalize()
+        out.append(NumberClaim(text_, digits, m["currency"] or "", value, bool(m["percent"]), scale, m.start()))
     return out
 
 
@@ -136,20 +161,65 @@ def _name_tokens(span: str) -> list[str]:
     return [w for w in words if w and w.lower() not in FUNCTION_WORDS]
 
 
+class _Article:
+    """What the guard reads of an article once: its numbers, its words, its sentences."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.numbers = number_claims(text)
+        self.number_keys = supported_numbers(text)
+        self.words = {_POSSESSIVE.sub("", w).lower() for w in _WORD.findall(text)}
+        self.sentences = sentence_spans(text)
+
+    def number_sources(self, claim: NumberClaim) -> tuple[tuple[int, int], ...]:
+        """The article's claims that support ``claim`` (its currency dropped counts, as in supported_numbers)."""
+        found = [
+            (a.start, a.start + len(a.text)) for a in self.numbers if claim.key in {a.key, ("", a.value, a.percent)}
+        ]
+        return tuple(found[:MAX_SOURCES])
+
+    def name_sources(self, whole: list[str], names: list[str]) -> tuple[tuple[int, int], ...]:
+        """The whole name where the article writes it so, else the first place of each of its
+        ``names`` (the words that carry the claim: "Smith" of "Mr Smith")."""
+        found = [m.span() for m in re.finditer(rf"\b{re.escape(' '.join(whole))}\b", self.text)]
+        if found:
+            return tuple(found[:MAX_SOURCES])
+        each = (re.search(rf"\b{re.escape(w)}\b", self.text, re.IGNORECASE) for w in names)
+        return tuple(m.span() for m in each if m)[:MAX_SOURCES]
+
+    def claim(self, text: str, kind, start: int, supported: bool, sources: tuple[tuple[int, int], ...]) -> Claim:
+        if not sources:
+            return Claim(text, kind, start, start + len(text), supported)
+        at, to = sources[0]
+        a, b = next(((a, b) for a, b in self.sentences if a <= at < b), (at, to))
+        if b - a > MAX_SENTENCE_CHARS:  # a run-on "sentence" (a list, a table): the window around the claim
+            a = max(a, at - MAX_SENTENCE_CHARS // 2)
+            b = min(b, a + MAX_SENTENCE_CHARS)
+        return Claim(text, kind, start, start + len(text), supported, sources, self.text[a:b], (at - a, min(to, b) - a))
+
+
 def check(summary: str, article: str) -> GuardReport:
     report = GuardReport(degenerate=degenerate(summary), instructions_in_article=instructions_in(article))
-    article_numbers = supported_numbers(article)
-    article_words = {_POSSESSIVE.sub("", w).lower() for w in _WORD.findall(article)}
+    source = _Article(article)
     for claim in number_claims(summary):
-        if claim.key not in article_numbers:
+        supported = claim.key in source.number_keys
+        if not supported:
             report.unsupported_claims.append(claim.text)
+        report.claims.append(source.claim(claim.text, "number", claim.start, supported, source.number_sources(claim)))
     for match in NAME.finditer(summary):
-        words = match.group().split()
+        words = [(w.group(), match.start() + w.start()) for w in re.finditer(r"\S+", match.group())]
         if _SENTENCE_START.search(summary[: match.start()]):
             words = words[1:]  # capitalised by position; a name there is missed (accepted)
-        missing = [w for w in _name_tokens(" ".join(words)) if w.lower() not in article_words]
+        names = _name_tokens(" ".join(w for w, _ in words))
+        if not names:
+            continue
+        missing = [w for w in names if w.lower() not in source.words]
         if missing:
             report.unsupported_claims.append(" ".join(missing))
+        start, end = words[0][1], words[-1][1] + len(words[-1][0])
+        whole = [_POSSESSIVE.sub("", w) for w, _ in words]
+        sources = () if missing else source.name_sources(whole, names)
+        report.claims.append(source.claim(summary[start:end], "name", start, not missing, sources))
     report.unsupported_claims = list(dict.fromkeys(report.unsupported_claims))
     return report
 

@@ -86,3 +86,42 @@ def test_news_prose_about_instructions_is_not_an_injection():
         "The minister said he would reply to the letter. The system failed on Monday, users said."
     )
     assert check("Officials told residents to follow instructions.", prose).instructions_in_article == []
+
+
+EVIDENCE_ARTICLE = (
+    "Premier Peter Beattie said on Monday that 1,000 jobs would go. The state spent $420 million on the "
+    "plan. Mr Beattie's plan starts in May."
+)
+
+
+def test_evidence_locates_each_claim_in_the_summary_and_the_article():
+    summary = "Officials said Peter Beattie's 1000 jobs and $420m would go, Mr Smith said."
+    claims = {c.text: c for c in check(summary, EVIDENCE_ARTICLE).claims}
+    assert set(claims) == {"1000", "$420m", "Peter Beattie's", "Mr Smith"}
+    for c in claims.values():
+        assert summary[c.start : c.end] == c.text
+    jobs, money, name = claims["1000"], claims["$420m"], claims["Peter Beattie's"]
+    assert [EVIDENCE_ARTICLE[a:b] for a, b in jobs.sources] == ["1,000"]
+    assert [EVIDENCE_ARTICLE[a:b] for a, b in money.sources] == ["$420 million"]
+    assert money.sentence == "The state spent $420 million on the plan."
+    a, b = money.in_sentence
+    assert money.sentence[a:b] == "$420 million"
+    assert [EVIDENCE_ARTICLE[a:b] for a, b in name.sources] == ["Peter Beattie"]
+    assert name.sentence.startswith("Premier Peter Beattie said")
+
+
+def test_an_unsupported_claim_has_no_source_and_is_marked():
+    report = check("Jobs go, Mr Smith said: 7% of 1,000.", EVIDENCE_ARTICLE)
+    by_text = {c.text: c for c in report.claims}
+    assert not by_text["Mr Smith"].supported and by_text["Mr Smith"].sources == ()
+    assert not by_text["7%"].supported and by_text["7%"].sentence is None
+    assert by_text["1,000"].supported
+    assert report.unsupported_claims == ["7%", "Smith"]
+
+
+def test_a_long_sentence_is_quoted_around_its_claim_only():
+    article = "Officials listed " + ", ".join(f"item{i}" for i in range(200)) + " and 4,200 more."
+    (claim,) = [c for c in check("There were 4,200 more.", article).claims if c.kind == "number"]
+    assert len(claim.sentence) <= 400
+    a, b = claim.in_sentence
+    assert claim.sentence[a:b] == "4,200"
