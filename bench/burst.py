@@ -141,6 +141,7 @@ def main() -> int:
             bundle_dir=args.bundle,
             cache_dir=work / name / "cache",
             outbox_path=work / name / "outbox.jsonl",
+            desk_dir=work / name / "desk",
             dead_letter_dir=work / name / "dlq",
             allow_ungated=True,  # a speed measurement: the quality gate does not apply
             **extra,

@@ -21,6 +21,9 @@ from functions.cache.s3 import S3Cache
 from functions.cache.store import FolderCache, ResponseCache
 from functions.config import Settings
 from functions.dead_letter import DeadLetters, FolderDeadLetters, SqsDeadLetters
+from functions.desk.feed import DeskFeed
+from functions.desk.objects import FolderObjects, Objects, S3Objects
+from functions.desk.verdicts import VerdictStore
 from functions.escalation.client import EndpointClient
 from functions.escalation.transport import HttpsTransport, SageMakerTransport, Transport
 from functions.handoff import FolderHandoff, Handoff, SqsHandoff
@@ -158,6 +161,21 @@ class App:
         return FanOut(sinks) if sinks else OutboxNotifier(s.outbox_path)
 
     @cached_property
+    def desk_objects(self) -> Objects:
+        s = self.settings
+        if s.cache_bucket:
+            return S3Objects(self.client("s3"), s.cache_bucket, s.desk_prefix)
+        return FolderObjects(s.desk_dir)
+
+    @cached_property
+    def desk_feed(self) -> DeskFeed:
+        return DeskFeed(self.desk_objects)
+
+    @cached_property
+    def verdicts(self) -> VerdictStore:
+        return VerdictStore(self.desk_objects)
+
+    @cached_property
     def objects(self) -> ObjectSource:
         s = self.settings
         return FolderObjectSource(s.ingest_dir) if s.ingest_dir else S3ObjectSource(self.client("s3"))
@@ -187,4 +205,5 @@ class App:
             self.notifier,
             self.metrics,
             self.logger,
+            self.desk_feed if self.settings.desk else None,
         )

@@ -401,6 +401,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_demo)
 
+    from functions.desk.commands import add_commands as add_desk_commands
+
+    add_desk_commands(sub)
     if importlib.util.find_spec("ops") is not None:  # the ops tools are not in the Lambda or GPU images
         from ops.commands import add_commands
 

@@ -78,6 +78,12 @@ class Settings(BaseSettings):
     event_bus_name: str | None = None
     outbox_path: Path = Path("build/outbox/summaries.jsonl")
 
+    # The editors' desk (functions/desk): every delivered story is recorded for it, with its
+    # article, under desk_prefix in the cache bucket when one is set, else in desk_dir
+    desk: bool = True
+    desk_prefix: str = "desk/"
+    desk_dir: Path = Path("build/desk")
+
     # Dead letters for items no queue will retry (S3 / EventBridge / API input)
     dead_letter_queue_url: str | None = None
     dead_letter_dir: Path = Path("build/dead-letter")

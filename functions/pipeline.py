@@ -18,6 +18,7 @@ from functions.cache.key import ModelFingerprint, cache_key
 from functions.cache.store import CacheError, ResponseCache
 from functions.config import Settings
 from functions.deadline import NEVER, Deadline, DeadlineReached, within
+from functions.desk.feed import DeskFeed
 from functions.escalation.client import EndpointClient, EndpointLate, EndpointUnavailable
 from functions.notify import Notifier
 from functions.runtime.cascade import LOW_CONFIDENCE, needs_teacher
@@ -71,6 +72,7 @@ class Pipeline:
     notifier: Notifier
     metrics: MetricSink
     logger: LogSink
+    desk: DeskFeed | None = None  # where the editors' desk reads delivered stories from
 
     def key_for(self, item: NewsItem) -> str:
         """The response cache key this deployment files ``item``'s summary under."""
@@ -324,11 +326,18 @@ class Pipeline:
             self.metrics.add_metric("ItemsFailed", MetricUnit.Count, 1)
             self.logger.warning("item failed", extra={"item_id": item.id, "reason": outcome.reason})
             return outcome
+        ready = SummaryReady.of(item, outcome)
         try:
-            within(deadline, self.notifier.send, SummaryReady.of(item, outcome))
+            within(deadline, self.notifier.send, ready)
         except Exception as exc:  # SNS/EventBridge/disk, or too late: the summary is cached, a retry is cheap
             self.metrics.add_metric("NotifyFailed", MetricUnit.Count, 1)
             return ItemFailure(item.id, f"notification failed: {type(exc).__name__}", True)
+        if self.desk is not None:
+            try:
+                within(deadline, self.desk.record, item, ready)
+            except Exception as exc:  # the editors were notified: a desk that missed it is not worth a retry
+                self.metrics.add_metric("DeskRecordFailed", MetricUnit.Count, 1)
+                self.logger.warning("desk record failed", extra={"item_id": item.id, "error": type(exc).__name__})
         self.metrics.add_metric("Summarized", MetricUnit.Count, 1)  # the denominator of the rollout's rate alarms
         if outcome.faithfulness.flagged:
             self.metrics.add_metric("Flagged", MetricUnit.Count, 1)

@@ -70,6 +70,7 @@ def make_app(student_dir, tmp_path):
             bundle_dir=student_dir,
             cache_dir=tmp_path / "cache",
             outbox_path=tmp_path / "outbox.jsonl",
+            desk_dir=tmp_path / "desk",
             dead_letter_dir=tmp_path / "dead-letter",
             handoff_dir=tmp_path / "handoff",
             claim_wait_s=2.0,
@@ -108,3 +109,40 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if "tiny_export" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture()
+def serve_desk():
+    """The desk's app for an App, served by uvicorn on loopback in this process (a thread), as
+    ``newsburst desk`` serves it; yields its base URL."""
+    import contextlib
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from functions.desk.web import build_desk
+
+    @contextlib.contextmanager
+    def serve(app, streaming: bool = True):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        server = uvicorn.Server(
+            uvicorn.Config(build_desk(app, streaming), host="127.0.0.1", port=port, log_level="warning")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("the desk server did not start")
+            time.sleep(0.05)
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+
+    return serve

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 
 import urllib3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -97,6 +98,32 @@ class HttpsTransport(Transport):
         if resp.status != 200:
             raise _classify(resp.status, body[:200].decode("utf-8", "replace"))
         return _decode(body)
+
+    def stream(self, payload: dict, timeout_s: float) -> Iterator[tuple[str, str]]:
+        """One item's SSE events from the endpoint (``token``, then ``result`` or ``error``), as
+        (event, data) pairs while they arrive: the desk shows an escalated summary being written."""
+        import sseclient  # here: only the desk streams
+
+        timeout = urllib3.Timeout(connect=min(3.0, timeout_s), read=timeout_s)
+        try:
+            resp = self.http.request(
+                "POST",
+                self.url,
+                body=json.dumps(payload),
+                headers=self.headers | {"Accept": "text/event-stream"},
+                retries=False,
+                timeout=timeout,
+                preload_content=False,
+            )
+            try:
+                if resp.status != 200:
+                    raise _classify(resp.status, _read_capped(resp.read)[:200].decode("utf-8", "replace"))
+                for event in sseclient.SSEClient(resp.stream(4096)).events():
+                    yield event.event, event.data
+            finally:
+                resp.release_conn()
+        except urllib3.exceptions.HTTPError as exc:
+            raise TransientEndpointError(f"endpoint unreachable: {type(exc).__name__}") from None
 
 
 class SageMakerTransport(Transport):

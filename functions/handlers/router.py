@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from functions.app import App
-from functions.handlers import INIT_SETTINGS, eventbridge, http_api, s3_ingest, sqs_batch, warmer
+from functions.handlers import INIT_SETTINGS, desk, eventbridge, http_api, s3_ingest, sqs_batch, warmer
 from functions.runtime import snapstart
 
 Handler = Callable[[dict, object, App], dict]
@@ -36,6 +36,8 @@ def handler_for(event: object) -> tuple[str, Handler]:
     if detail_type == "Scheduled Event":
         return "warmer", warmer.handle
     if isinstance(event.get("requestContext"), dict) and "http" in event["requestContext"]:
+        if str(event.get("rawPath", "")).startswith("/desk"):
+            return "desk", desk.handle
         return "http", http_api.handle
     raise UnknownEvent(f"unknown event shape (top-level keys: {', '.join(sorted(event)[:8]) or 'none'})")
 

@@ -172,6 +172,7 @@ def test_invoke_cli_prints_only_the_return_value_on_stdout(student_dir, tmp_path
         "PATH": "/usr/bin",
         "NEWSBURST_CACHE_DIR": str(tmp_path / "c"),
         "NEWSBURST_OUTBOX_PATH": str(tmp_path / "o.jsonl"),
+        "NEWSBURST_DESK_DIR": str(tmp_path / "d"),
     }
     proc = subprocess.run(
         [sys.executable, "-m", "functions.cli", "invoke", "events/warmer-schedule.json", "--bundle", str(student_dir)],

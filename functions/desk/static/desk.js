@@ -1,0 +1,278 @@
+// The editors' desk. Plain script, no build step. Every article and summary is untrusted text:
+// it reaches the page only through textContent, never as HTML.
+"use strict";
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const shown = new Map(); // story key -> its <li>
+let cursor = null;
+
+// -- errors are shown, never swallowed --------------------------------------------------------
+function showError(message) {
+  const box = $("#errors");
+  const line = document.createElement("p");
+  line.textContent = `Error in the page: ${message}`;
+  box.append(line);
+  box.hidden = false;
+}
+window.addEventListener("error", (e) => showError(e.message || String(e.error)));
+window.addEventListener("unhandledrejection", (e) => showError(e.reason && e.reason.message || String(e.reason)));
+
+function setStatus(text) {
+  $("#status").textContent = text;
+}
+
+// -- the API (same origin; the token only where the API asks for one) -------------------------
+function headers(extra = {}) {
+  const token = sessionStorage.getItem("newsburst-token");
+  return token ? { ...extra, Authorization: `Bearer ${token}` } : extra;
+}
+
+async function api(path, options = {}) {
+  const res = await fetch(path, { ...options, headers: headers(options.headers) });
+  if (!res.ok) {
+    let reason = res.statusText;
+    try { reason = (await res.json()).error || reason; } catch (_) { /* not JSON: keep the status text */ }
+    throw new Error(`${path}: ${res.status} ${reason}`);
+  }
+  return res;
+}
+
+// -- a summary with its evidence ----------------------------------------------------------------
+const tip = () => $("#tip");
+
+function showTip(mark, ev) {
+  const box = tip();
+  box.replaceChildren();
+  const head = document.createElement("p");
+  head.className = "tip-head";
+  if (ev.supported && ev.sentence) {
+    head.textContent = `“${ev.text}” in the article:`;
+    const quote = document.createElement("blockquote");
+    const [a, b] = ev.in_sentence || [0, 0];
+    const strong = document.createElement("strong");
+    strong.textContent = ev.sentence.slice(a, b);
+    quote.append(ev.sentence.slice(0, a), strong, ev.sentence.slice(b));
+    box.append(head, quote);
+  } else {
+    head.textContent = `“${ev.text}” is not found in the article.`;
+    box.append(head);
+  }
+  const r = mark.getBoundingClientRect();
+  box.style.left = `${Math.max(8, r.left + window.scrollX)}px`;
+  box.style.top = `${r.bottom + window.scrollY + 6}px`;
+  box.hidden = false;
+  mark.setAttribute("aria-describedby", "tip");
+}
+
+function hideTip(mark) {
+  tip().hidden = true;
+  mark.removeAttribute("aria-describedby");
+}
+
+function renderSummary(el, text, evidence) {
+  el.replaceChildren();
+  let at = 0;
+  const claims = [...(evidence || [])].sort((x, y) => x.start - y.start);
+  for (const ev of claims) {
+    if (ev.start < at || ev.end > text.length) continue; // overlapping or stale: plain text
+    el.append(text.slice(at, ev.start));
+    const mark = document.createElement("mark");
+    mark.className = `claim ${ev.supported ? "supported" : "unsupported"}`;
+    mark.tabIndex = 0;
+    mark.textContent = text.slice(ev.start, ev.end);
+    mark.setAttribute("aria-label", ev.supported
+      ? `${ev.text}: ${ev.kind} found in the article`
+      : `${ev.text}: ${ev.kind} not found in the article`);
+    if (!ev.supported) {
+      const flag = document.createElement("span");
+      flag.className = "flag";
+      flag.setAttribute("aria-hidden", "true");
+      flag.textContent = "?";
+      mark.append(flag);
+    }
+    for (const on of ["mouseenter", "focus"]) mark.addEventListener(on, () => showTip(mark, ev));
+    for (const off of ["mouseleave", "blur"]) mark.addEventListener(off, () => hideTip(mark));
+    el.append(mark);
+    at = ev.end;
+  }
+  el.append(text.slice(at));
+}
+
+// -- stories ------------------------------------------------------------------------------------
+function meta(story) {
+  const route = { local: "local model", escalate: "GPU endpoint", cache: "cache", fallback: "lead sentences" };
+  return [story.format || "default format", route[story.route] || story.route,
+    `model ${String(story.model_version).slice(0, 12)}`, `${Math.round(story.latency_ms)} ms`].join(" · ");
+}
+
+function flags(story) {
+  const f = story.faithfulness || {};
+  const out = [];
+  if (f.flagged) out.push("FLAGGED");
+  if ((f.unsupported_claims || []).length) out.push(`unsupported: ${f.unsupported_claims.join(", ")}`);
+  if ((f.instructions_in_article || []).length) out.push("the article addresses the model");
+  if (story.fallback) out.push("fallback: the article's lead sentences");
+  return out.join(" · ");
+}
+
+function judged(li, verdict) {
+  const what = { approve: "approved", reject: `rejected (${(verdict.reason || "").replace(/_/g, " ")})`, edit: "edited" };
+  $(".judged", li).textContent = `You ${what[verdict.verdict]}.`;
+  li.dataset.verdict = verdict.verdict;
+}
+
+async function postVerdict(li, body) {
+  const res = await api("/desk/api/verdicts", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ story: li.dataset.key, ...body }),
+  });
+  judged(li, await res.json());
+}
+
+function addStory(story) {
+  if (shown.has(story.key)) return;
+  const li = $("#story-template").content.firstElementChild.cloneNode(true);
+  li.dataset.key = story.key;
+  li.dataset.id = story.id;
+  $(".title", li).textContent = story.title || story.id;
+  $(".meta", li).textContent = meta(story);
+  renderSummary($(".summary", li), story.summary, story.evidence);
+  $(".flags", li).textContent = flags(story);
+  $(".approve", li).addEventListener("click", () => postVerdict(li, { verdict: "approve" }).catch(report));
+  $(".reject", li).addEventListener("click",
+    () => postVerdict(li, { verdict: "reject", reason: $(".reason", li).value }).catch(report));
+  const editor = $(".editor", li);
+  $(".edit", li).addEventListener("click", () => {
+    $(".edited", li).value = story.summary;
+    editor.hidden = false;
+    $(".edited", li).focus();
+  });
+  $(".cancel", li).addEventListener("click", () => { editor.hidden = true; });
+  editor.addEventListener("submit", (e) => {
+    e.preventDefault();
+    postVerdict(li, { verdict: "edit", summary: $(".edited", li).value })
+      .then(() => { editor.hidden = true; })
+      .catch(report);
+  });
+  if (story.verdict) judged(li, story.verdict);
+  shown.set(story.key, li);
+  $("#stories").prepend(li); // newest first
+}
+
+function report(err) {
+  showError(err.message || String(err));
+}
+
+async function poll() {
+  try {
+    const res = await api(`/desk/api/stories${cursor ? `?since=${encodeURIComponent(cursor)}` : ""}`);
+    const page = await res.json();
+    page.stories.forEach(addStory);
+    cursor = page.cursor || cursor;
+    setStatus(`${shown.size} stories · polling`);
+  } catch (err) {
+    setStatus(`cannot reach the desk API: ${err.message}`);
+  }
+  setTimeout(poll, 3000);
+}
+
+function listen() {
+  const source = new EventSource(`/desk/api/stream${cursor ? `?since=${encodeURIComponent(cursor)}` : ""}`);
+  source.addEventListener("open", () => setStatus(`${shown.size} stories · live`));
+  source.addEventListener("story", (e) => {
+    const story = JSON.parse(e.data);
+    addStory(story);
+    cursor = story.key;
+    setStatus(`${shown.size} stories · live`);
+  });
+  source.addEventListener("error", () => {
+    source.close();
+    setStatus("live stream lost; polling");
+    setTimeout(poll, 1000);
+  });
+}
+
+// -- summarize now: the tokens as the model writes them ----------------------------------------
+async function* sse(res) {
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer = (buffer + decoder.decode(value, { stream: true })).replace(/\r\n/g, "\n");
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const frame = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let event = "message";
+      const data = [];
+      for (const line of frame.split("\n")) {
+        if (line.startsWith("event:")) event = line.slice(6).trim();
+        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+      }
+      if (data.length) yield { event, data: JSON.parse(data.join("\n")) };
+    }
+  }
+}
+
+async function summarizeNow(e) {
+  e.preventDefault();
+  const live = $("#now-live");
+  const state = $("#now-state");
+  live.replaceChildren();
+  live.dataset.tokens = "0";
+  live.classList.add("writing");
+  state.textContent = "writing…";
+  $("#now-go").disabled = true;
+  try {
+    const res = await api("/desk/api/summarize", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+      body: JSON.stringify({ title: $("#now-title-input").value, body: $("#now-body").value, format: $("#now-format").value }),
+    });
+    for await (const { event, data } of sse(res)) {
+      if (event === "token") {
+        const piece = document.createElement("span");
+        piece.className = "tok";
+        piece.textContent = data.text;
+        live.append(piece);
+        live.dataset.tokens = String(Number(live.dataset.tokens) + 1);
+      } else if (event === "result") {
+        renderSummary(live, data.summary, data.evidence);
+        state.textContent = `done: ${meta(data)}`;
+        addStory(data);
+      } else if (event === "error") {
+        state.textContent = `failed: ${data.error}`;
+      }
+    }
+  } catch (err) {
+    state.textContent = `failed: ${err.message}`;
+  } finally {
+    live.classList.remove("writing");
+    $("#now-go").disabled = false;
+  }
+}
+
+// -- start ----------------------------------------------------------------------------------------
+async function start() {
+  const token = $("#token");
+  token.value = sessionStorage.getItem("newsburst-token") || "";
+  token.addEventListener("change", () => sessionStorage.setItem("newsburst-token", token.value));
+  const config = await (await api("/desk/api/config")).json();
+  for (const f of config.formats) {
+    const option = document.createElement("option");
+    option.value = option.textContent = f;
+    $("#now-format").append(option);
+  }
+  $("#now-form").addEventListener("submit", summarizeNow);
+  const first = await (await api("/desk/api/stories")).json();
+  first.stories.forEach(addStory);
+  cursor = first.cursor;
+  setStatus(`${shown.size} stories`);
+  if (config.streaming && window.EventSource) listen();
+  else setTimeout(poll, 3000);
+}
+
+document.addEventListener("DOMContentLoaded", () => start().catch(report));
