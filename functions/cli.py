@@ -267,7 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--profile",
         default="quick",
         choices=["tiny", "quick", "release"],
-        help="tiny: 4 layers, briefly trained, for tests (~1 min); quick: the demo's default, a 16-layer "
+        help="tiny: 4 layers, briefly trained, for tests (~1 min); quick: the demo's default, a 20-layer "
         "student of the zero-shot teacher (<=15 min on 2 cores); release: the bundle to deploy, the teacher "
         "fine-tuned first and a 20-layer student (<=2 h on 2 cores, resumable); both learn from --extra-articles",
     )
