@@ -143,17 +143,19 @@ class Desk:
         self.generating = Lock()  # one local generation at a time: the desk shares the container's model
 
     def count(self, verdict: str, reason: str | None) -> None:
-        """EditorApproved / EditorRejected (by reason) / EditorEdited, flushed now: the quality SLI."""
+        """EditorApproved / EditorRejected / EditorEdited, flushed now: the quality SLI the alarms
+        read (by service); a rejection is counted again by its reason, for the dashboard."""
         s = self.app.settings
-        with single_metric(
-            VERDICT_METRICS[verdict],
-            MetricUnit.Count,
-            1,
-            namespace=s.metrics_namespace,
-            default_dimensions={"service": s.service_name},
-        ) as metric:
-            if reason:
-                metric.add_dimension("reason", reason)
+        for extra in [{}, *([{"reason": reason}] if reason else [])]:
+            dimensions = {"service": s.service_name, **extra}
+            with single_metric(
+                VERDICT_METRICS[verdict],
+                MetricUnit.Count,
+                1,
+                namespace=s.metrics_namespace,
+                default_dimensions=dimensions,
+            ):
+                pass
 
     def item_of(self, posted: dict) -> NewsItem:
         body = posted.get("body") if isinstance(posted.get("body"), str) else ""

@@ -179,3 +179,23 @@ def test_a_corrupt_cached_copy_is_fetched_again(bucket, student_dir, tmp_path):
     again = fetch_bundle(s3, uri, tmp_path / "bundles")
     assert again == local
     verify_bundle(again, read_manifest(again))  # whole again
+
+
+def test_the_desk_keeps_stories_and_verdicts_in_s3_beside_the_cache(make_app, bucket):
+    from functions.desk.verdicts import VerdictIn, export_rows, judge
+    from functions.schemas import NewsItem
+
+    app = make_app(cache_bucket=bucket)
+    for name in ("lee-170", "lee-020"):
+        app.pipeline.run([NewsItem.model_validate(news_item(name))])
+    stories, cursor = app.desk_feed.since()
+    assert [s["id"] for s in stories] == [news_item("lee-170")["id"], news_item("lee-020")["id"]]
+    assert app.desk_feed.since(cursor) == ([], cursor)  # nothing new since the last one
+    assert app.desk_feed.since(stories[0]["key"])[0] == stories[1:]
+    edited = "Argentina asked banks to pay pensions."
+    judge(app.desk_feed, app.verdicts, VerdictIn(story=stories[1]["key"], verdict="edit", summary=edited))
+    other = make_app(cache_bucket=bucket)  # another container reads what this one wrote
+    rows, counts = export_rows(other.desk_feed, other.verdicts)
+    assert counts == {"edit": 1} and [r["reference"] for r in rows] == [edited]
+    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=bucket, Prefix="desk/")["Contents"]]
+    assert sorted(k.split("/")[1] for k in keys) == ["feed", "feed", "verdicts"]

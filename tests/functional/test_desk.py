@@ -139,7 +139,9 @@ def test_verdicts_are_stored_counted_and_edits_export_as_editor_references(
     metrics = [json.loads(line) for line in capfd.readouterr().out.splitlines() if '"_aws"' in line]
     names = [(m["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], m.get("reason")) for m in metrics]
     verdicts = [n for n in names if n[0].startswith("Editor")]
-    assert verdicts == [("EditorRejected", "wrong_fact"), ("EditorEdited", None), ("EditorApproved", None)]
+    assert verdicts == [
+        ("EditorRejected", None), ("EditorRejected", "wrong_fact"), ("EditorEdited", None), ("EditorApproved", None),
+    ]  # fmt: skip
 
     out = tmp_path / "feedback.jsonl"
     monkeypatch.setenv("NEWSBURST_DESK_DIR", str(app.settings.desk_dir))

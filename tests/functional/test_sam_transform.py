@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from functions.desk.web import VERDICT_METRICS
 from ops.plan import MAX_WARMERS
 from ops.sam_overrides import overrides
 from tests.conftest import ROOT
@@ -153,7 +154,7 @@ def test_the_canary_rolls_back_on_the_alarms_and_runs_the_pretraffic_check(sam):
     group = d.resources["SummarizeFunctionDeploymentGroup"]["Properties"]
     alarms = {a["Name"]["Ref"] for a in group["AlarmConfiguration"]["Alarms"]}
     expected = {"AliasErrorsAlarm", "AliasP99DurationAlarm", "FallbackRateAlarm", "FlaggedRateAlarm"}
-    assert alarms == expected | {"EscalationFailedAlarm"}
+    assert alarms == expected | {"EscalationFailedAlarm", "EditorRejectedRateAlarm"}
     assert alarms <= set(d.of_type("AWS::CloudWatch::Alarm"))
     assert group["AutoRollbackConfiguration"]["Enabled"] is True
     assert "Canary10Percent5Minutes" in json.dumps(group["DeploymentConfigName"])
@@ -184,6 +185,8 @@ def test_the_function_gets_exactly_the_actions_it_uses(sam):
         "AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess", "AWSLambdaSQSQueueExecutionRole",
     }  # fmt: skip
     assert grants["ResponseCache"]["Resource"] == {"Fn::Sub": "${CacheBucket.Arn}/summaries/*"}
+    assert grants["EditorsDesk"]["Resource"] == {"Fn::Sub": "${CacheBucket.Arn}/desk/*"}
+    assert grants["EditorsDesk"]["Action"] == ["s3:GetObject", "s3:PutObject"]  # verdicts are never deleted
     assert grants["EscalateToTheGpuEndpoint"]["Resource"] == {"Ref": "GpuEndpoint"}
     env = d.resources["SummarizeFunction"]["Properties"]["Environment"]["Variables"]
     assert env["NEWSBURST_ENDPOINT_NAME"] == {"Fn::GetAtt": ["GpuEndpoint", "EndpointName"]}
@@ -205,9 +208,12 @@ def test_the_gpu_endpoint_is_deployed_only_from_an_image_and_scales_on_invocatio
 @pytest.mark.parametrize(("issuer", "kind"), [("", "AWS_IAM"), ("https://newsroom.example/", "JWT")])
 def test_the_api_is_authorized_and_throttled(sam, issuer, kind):
     d = sam(JwtIssuer=issuer, JwtAudience="editors")
-    routes = d.of_type("AWS::ApiGatewayV2::Route")
-    assert {r["Properties"]["RouteKey"] for r in routes.values()} == {"POST /summaries", "GET /summaries/{key}"}
-    assert {r["Properties"]["AuthorizationType"] for r in routes.values()} == {kind}
+    routes = {r["Properties"]["RouteKey"]: r["Properties"] for r in d.of_type("AWS::ApiGatewayV2::Route").values()}
+    authorized = {"POST /summaries", "GET /summaries/{key}", "ANY /desk/api/{proxy+}"}
+    public = {"GET /desk", "GET /desk/static/{proxy+}"}  # the desk's page shell and script: no data
+    assert set(routes) == authorized | public
+    assert {routes[k]["AuthorizationType"] for k in authorized} == {kind}
+    assert {routes[k]["AuthorizationType"] for k in public} == {"NONE"}
     assert ("NewsroomJwt" in d.resources) == (kind == "JWT")
     throttle = d.resources["HttpApiStage"]["Properties"]["DefaultRouteSettings"]
     assert throttle == {
@@ -232,6 +238,11 @@ def test_storage_is_encrypted_private_and_tls_only_and_logs_expire(sam):
         (deny,) = policy["Properties"]["PolicyDocument"]["Statement"]
         assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert buckets["ModelBucket"]["Properties"]["VersioningConfiguration"] == {"Status": "Enabled"}
+    expiry = {
+        r["Prefix"]: r["ExpirationInDays"]
+        for r in buckets["CacheBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    }
+    assert expiry == {"summaries/": 30, "desk/feed/": {"Ref": "DeskRetentionDays"}}  # the desk's articles age out
     logs = d.of_type("AWS::Logs::LogGroup")
     assert len(logs) == 3  # the function, the PreTraffic check, the API access log
     assert all(g["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"} for g in logs.values())
@@ -272,6 +283,7 @@ def _dashboard_metrics(body: str) -> set[tuple[str, str]]:
 def test_every_project_metric_an_alarm_or_widget_reads_is_emitted(sam):
     code = "".join(p.read_text() for p in (ROOT / "functions").rglob("*.py"))
     emitted = set(re.findall(r'add_metric\(\s*f?"(\w+)', code)) | {"ColdStart"}  # Powertools' own
+    emitted |= set(VERDICT_METRICS.values())  # the desk's, flushed one by one
     d = sam()
     shown = _dashboard_metrics(d.resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0])
     queries = [
@@ -282,7 +294,7 @@ def test_every_project_metric_an_alarm_or_widget_reads_is_emitted(sam):
     ]
     alarmed = {(q["Namespace"], q["MetricName"]) for q in queries}
     ours = {name for namespace, name in shown | alarmed if namespace == "Newsburst"}
-    assert {"Summarized", "Flagged", "Fallback", "EscalationFailed", "ModelLoad_", "CacheHit"} <= ours
+    assert {"Summarized", "Flagged", "Fallback", "EscalationFailed", "ModelLoad_", "CacheHit", "EditorRejected"} <= ours
     assert ours <= emitted, ours - emitted
 
 
