@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from functions.desk.verdicts import EDITOR_DATASET
 from functions.runtime.guard import check
 from functions.runtime.prompt import FORMATS, Format
 
@@ -31,7 +32,7 @@ WHO_WROTE = {
     "dm": "published (CNN/DailyMail highlights)",
     "newsroom": "published (Newsroom summary)",
     "writer": "hired news writer (Zhang et al. 2023)",
-    "editor": "newsburst editor (desk edit)",
+    EDITOR_DATASET: "newsburst editor (desk edit)",
 }
 
 

@@ -221,7 +221,8 @@ def build_desk(app: App, streaming: bool = True) -> Starlette:
         return FileResponse(STATIC / "index.html", headers=SECURITY_HEADERS)
 
     async def config(request: Request) -> Response:
-        return _ok({"streaming": streaming, "formats": list(FORMATS), "reasons": list(REASONS)})
+        formats = {"formats": list(FORMATS), "format": app.settings.format}  # the deployment's default first
+        return _ok({"streaming": streaming, "reasons": list(REASONS)} | formats)
 
     async def stories(request: Request) -> Response:
         since = request.query_params.get("since") or None

@@ -264,6 +264,7 @@ async function start() {
   for (const f of config.formats) {
     const option = document.createElement("option");
     option.value = option.textContent = f;
+    option.selected = f === config.format;
     $("#now-format").append(option);
   }
   $("#now-form").addEventListener("submit", summarizeNow);
