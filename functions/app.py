@@ -22,13 +22,13 @@ from functions.cache.store import FolderCache, ResponseCache
 from functions.config import Settings
 from functions.dead_letter import DeadLetters, FolderDeadLetters, SqsDeadLetters
 from functions.desk.feed import DeskFeed
-from functions.desk.objects import FolderObjects, Objects, S3Objects
 from functions.desk.verdicts import VerdictStore
 from functions.escalation.client import EndpointClient
 from functions.escalation.transport import HttpsTransport, SageMakerTransport, Transport
 from functions.handoff import FolderHandoff, Handoff, SqsHandoff
 from functions.ingest import FolderObjectSource, ObjectSource, S3ObjectSource
 from functions.notify import EventBridgeNotifier, FanOut, Notifier, OutboxNotifier, SnsNotifier
+from functions.objects import FolderObjects, Objects, S3Objects
 from functions.pipeline import Pipeline
 from functions.runtime import pool
 from functions.runtime.bundle import BundleInfo, ensure_servable, read_bundle

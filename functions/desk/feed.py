@@ -7,7 +7,7 @@ rests on), and the export reads the article back when an editor's edit becomes a
 
 from __future__ import annotations
 
-from functions.desk.objects import Objects, is_key, new_key
+from functions.objects import Objects, is_key, new_key
 from functions.schemas import NewsItem, SummaryReady
 
 FEED = "feed"

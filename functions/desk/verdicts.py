@@ -13,7 +13,7 @@ from typing import Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from functions.desk.feed import FEED, DeskFeed
-from functions.desk.objects import Objects, is_key, new_key
+from functions.objects import Objects, is_key, new_key
 from functions.runtime.prompt import DEFAULT_FORMAT
 
 VERDICTS = "verdicts"

@@ -25,6 +25,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from threading import Lock
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -65,6 +66,9 @@ SECURITY_HEADERS = {
 VERDICT_METRICS = {"approve": "EditorApproved", "reject": "EditorRejected", "edit": "EditorEdited"}
 
 
+T = TypeVar("T")
+
+
 class Refused(Exception):
     def __init__(self, status: int, reason: str):
         super().__init__(reason)
@@ -79,8 +83,8 @@ def _ok(body: dict, status: int = 200) -> JSONResponse:
     return JSONResponse(body, status, headers=SECURITY_HEADERS)
 
 
-async def _posted(request: Request, limit: int) -> dict:
-    """The JSON body of a same-origin POST, at most ``limit`` bytes."""
+async def _posted(request: Request, limit: int, parse: Callable[[dict], T]) -> T:
+    """The JSON body of a same-origin POST, at most ``limit`` bytes, as ``parse`` reads it."""
     if not request.headers.get("content-type", "").startswith("application/json"):
         raise Refused(415, "send application/json")
     origin, host = request.headers.get("origin"), request.headers.get("host", "")
@@ -99,7 +103,10 @@ async def _posted(request: Request, limit: int) -> dict:
         raise Refused(400, "body is not JSON") from None
     if not isinstance(value, dict):
         raise Refused(400, "body must be a JSON object")
-    return value
+    try:
+        return parse(value)
+    except ValidationError as exc:
+        raise Refused(400, describe(exc)) from None
 
 
 Emit = Callable[[str, dict], None]
@@ -251,20 +258,16 @@ def build_desk(app: App, streaming: bool = True) -> Starlette:
 
     async def summarize(request: Request) -> Response:
         try:
-            item = desk.item_of(await _posted(request, MAX_REQUEST_BYTES))
+            item = await _posted(request, MAX_REQUEST_BYTES, desk.item_of)
         except Refused as exc:
             return _error(exc.status, exc.reason)
-        except ValidationError as exc:
-            return _error(400, describe(exc))
         return EventSourceResponse(_events(lambda emit: desk.summarize(item, emit)), headers=SECURITY_HEADERS)
 
     async def post_verdict(request: Request) -> Response:
         try:
-            posted = VerdictIn.model_validate(await _posted(request, MAX_VERDICT_BYTES))
+            posted = await _posted(request, MAX_VERDICT_BYTES, VerdictIn.model_validate)
         except Refused as exc:
             return _error(exc.status, exc.reason)
-        except ValidationError as exc:
-            return _error(400, describe(exc))
         verdict = await run_in_threadpool(judge, app.desk_feed, app.verdicts, posted)
         if verdict is None:
             return _error(404, "no such story")

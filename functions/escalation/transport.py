@@ -77,18 +77,21 @@ class HttpsTransport(Transport):
     def target(self) -> str:
         return self.url
 
+    def _post(self, payload: dict, timeout_s: float, headers: dict | None = None) -> urllib3.BaseHTTPResponse:
+        """One POST whose body is read by the caller (``preload_content=False``); no retries here."""
+        return self.http.request(
+            "POST",
+            self.url,
+            body=json.dumps(payload),
+            headers=self.headers | (headers or {}),
+            retries=False,
+            timeout=urllib3.Timeout(connect=min(3.0, timeout_s), read=timeout_s),
+            preload_content=False,
+        )
+
     def invoke(self, payload: dict, timeout_s: float) -> dict:
-        timeout = urllib3.Timeout(connect=min(3.0, timeout_s), read=timeout_s)
         try:
-            resp = self.http.request(
-                "POST",
-                self.url,
-                body=json.dumps(payload),
-                headers=self.headers,
-                retries=False,
-                timeout=timeout,
-                preload_content=False,
-            )
+            resp = self._post(payload, timeout_s)
             try:
                 body = _read_capped(resp.read)
             finally:
@@ -104,17 +107,8 @@ class HttpsTransport(Transport):
         (event, data) pairs while they arrive: the desk shows an escalated summary being written."""
         import sseclient  # here: only the desk streams
 
-        timeout = urllib3.Timeout(connect=min(3.0, timeout_s), read=timeout_s)
         try:
-            resp = self.http.request(
-                "POST",
-                self.url,
-                body=json.dumps(payload),
-                headers=self.headers | {"Accept": "text/event-stream"},
-                retries=False,
-                timeout=timeout,
-                preload_content=False,
-            )
+            resp = self._post(payload, timeout_s, {"Accept": "text/event-stream"})
             try:
                 if resp.status != 200:
                     raise _classify(resp.status, _read_capped(resp.read)[:200].decode("utf-8", "replace"))

@@ -6,8 +6,8 @@ import pytest
 from pydantic import ValidationError
 
 from functions.desk.feed import DeskFeed
-from functions.desk.objects import FolderObjects, StoreError, is_key, new_key
 from functions.desk.verdicts import VerdictIn
+from functions.objects import FolderObjects, StoreError, is_key, new_key
 
 
 def test_keys_sort_in_arrival_order_across_days_and_milliseconds():

@@ -1,9 +1,11 @@
-"""JSON objects under sortable keys, in S3 or a local folder: the desk's storage.
+"""JSON objects in S3 or a local folder: the desk's stories and verdicts, the story index.
 
-Keys start with a UTC date and time (``feed/2026-12-02/095612345-1a2b3c4d.json``), so listing
-in key order is arrival order and ``after`` a key is "since". A write is whole or absent: S3's
-PUT is, and the folder writes a temporary file, syncs it and renames it into place, so a crash
-mid-write never leaves half a verdict behind.
+``new_key`` keys start with a UTC date and time (``feed/2026-12-02/095612345-1a2b3c4d.json``), so
+listing in key order is arrival order and ``after`` a key is "since". A write is whole or absent:
+S3's PUT is, and the folder writes a temporary file, syncs it and renames (or links) it into place,
+so a crash mid-write never leaves half an object behind. ``create`` writes only where nothing is
+yet: S3's conditional write (``IfNoneMatch="*"``), a hard link in the folder; of several writers
+racing for one key exactly one wins, in every container.
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ class Objects(ABC):
     def get(self, key: str) -> dict | None: ...
 
     @abstractmethod
+    def create(self, key: str, value: dict) -> bool:
+        """Write ``value`` only if ``key`` is absent; False when another writer got there first."""
+
+    @abstractmethod
     def keys(self, prefix: str, after: str | None = None) -> list[str]:
         """The keys under ``prefix`` in key order, only those after ``after`` when given."""
 
@@ -54,7 +60,7 @@ class FolderObjects(Objects):
             raise StoreError(f"key {key!r} leaves the store")
         return path
 
-    def put(self, key: str, value: dict) -> None:
+    def _staged(self, key: str, value: dict) -> tuple[Path, Path]:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{_TMP}{uuid.uuid4().hex}")
@@ -62,7 +68,20 @@ class FolderObjects(Objects):
             json.dump(value, fh)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        return tmp, path
+
+    def put(self, key: str, value: dict) -> None:
+        os.replace(*self._staged(key, value))
+
+    def create(self, key: str, value: dict) -> bool:
+        tmp, path = self._staged(key, value)
+        try:
+            os.link(tmp, path)  # fails if the path exists: the folder's conditional write
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            os.unlink(tmp)
 
     def get(self, key: str) -> dict | None:
         try:
@@ -88,6 +107,20 @@ class S3Objects(Objects):
             self.s3.put_object(Bucket=self.bucket, Key=self.prefix + key, Body=body, ContentType="application/json")
         except (ClientError, BotoCoreError) as exc:
             raise StoreError(f"desk write failed: {type(exc).__name__}") from None
+
+    def create(self, key: str, value: dict) -> bool:
+        body = json.dumps(value).encode()
+        try:
+            self.s3.put_object(
+                Bucket=self.bucket, Key=self.prefix + key, Body=body, ContentType="application/json", IfNoneMatch="*"
+            )
+            return True
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in {"PreconditionFailed", "ConditionalRequestConflict", "412"}:
+                return False
+            raise StoreError(f"conditional write failed: {type(exc).__name__}") from None
+        except BotoCoreError as exc:
+            raise StoreError(f"conditional write failed: {type(exc).__name__}") from None
 
     def get(self, key: str) -> dict | None:
         try:
