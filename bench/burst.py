@@ -142,6 +142,7 @@ def main() -> int:
             cache_dir=work / name / "cache",
             outbox_path=work / name / "outbox.jsonl",
             desk_dir=work / name / "desk",
+            stories_dir=work / name / "stories",
             dead_letter_dir=work / name / "dlq",
             allow_ungated=True,  # a speed measurement: the quality gate does not apply
             **extra,

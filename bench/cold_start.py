@@ -110,6 +110,7 @@ def _entry_env(bundle: Path) -> dict:
         "NEWSBURST_CACHE_DIR": str(work / "cache"),
         "NEWSBURST_OUTBOX_PATH": str(work / "outbox.jsonl"),
         "NEWSBURST_DESK_DIR": str(work / "desk"),
+        "NEWSBURST_STORIES_DIR": str(work / "stories"),
         "NEWSBURST_DEAD_LETTER_DIR": str(work / "dlq"),
         "POWERTOOLS_LOG_LEVEL": "WARNING",
     }

@@ -33,6 +33,7 @@ from functions.pipeline import Pipeline
 from functions.runtime import pool
 from functions.runtime.bundle import BundleInfo, ensure_servable, read_bundle
 from functions.runtime.summarize import Summarizer
+from functions.stories.index import StoryIndex
 
 # every AWS call bounded (connect, read, attempts); boto3 and botocore.config are imported when a
 # client is first made (~0.15 s), so a container configured without AWS backends never pays for them
@@ -168,6 +169,14 @@ class App:
         return FolderObjects(s.desk_dir)
 
     @cached_property
+    def stories(self) -> StoryIndex | None:
+        s = self.settings
+        if not s.stories:
+            return None
+        objects = S3Objects(self.client("s3"), s.cache_bucket, s.stories_prefix) if s.cache_bucket else None
+        return StoryIndex(objects or FolderObjects(s.stories_dir), s.story_window_s)
+
+    @cached_property
     def desk_feed(self) -> DeskFeed:
         return DeskFeed(self.desk_objects)
 
@@ -206,4 +215,5 @@ class App:
             self.metrics,
             self.logger,
             self.desk_feed if self.settings.desk else None,
+            self.stories,
         )

@@ -78,6 +78,16 @@ class Settings(BaseSettings):
     event_bus_name: str | None = None
     outbox_path: Path = Path("build/outbox/summaries.jsonl")
 
+    # Breaking stories (functions/stories): near-duplicates matched to their story in an index beside
+    # the cache (S3 under stories_prefix when cache_bucket is set, else stories_dir); a copy whose
+    # story's latest summary still holds is served that summary ("story" route). story_notify:
+    # "updates" notifies editors of new stories and updates only, "all" of reused copies too
+    stories: bool = True
+    stories_prefix: str = "stories/"
+    stories_dir: Path = Path("build/stories")
+    story_window_s: float = 48 * 3600.0
+    story_notify: Literal["updates", "all"] = "updates"
+
     # The editors' desk (functions/desk): every delivered story is recorded for it, with its
     # article, under desk_prefix in the cache bucket when one is set, else in desk_dir
     desk: bool = True

@@ -1,4 +1,5 @@
-"""The summarize pipeline, one way: cache lookup -> route -> generate -> guard -> cache write -> notify.
+"""The summarize pipeline, one way: cache lookup -> story lookup -> route -> generate -> guard ->
+story record -> cache write -> notify.
 
 Every item comes out as a SummaryResult or an ItemFailure; the handlers turn failures into
 their trigger's retry signal or a dead letter, so nothing is dropped.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -29,7 +30,9 @@ from functions.runtime.guard import check
 from functions.runtime.pool import Checkout
 from functions.runtime.prompt import Format
 from functions.runtime.summarize import NeedsEscalation, Summarizer, Summary
-from functions.schemas import NewsItem, SummaryReady, SummaryResult, Timings, evidence_of
+from functions.schemas import Faithfulness, NewsItem, StoryRef, SummaryReady, SummaryResult, Timings, evidence_of
+from functions.stories.index import Match, StoryIndex
+from functions.stories.reuse import fact_changes, still_holds
 from functions.summary_result import summary_result
 
 FALLBACK_MODEL = "lead-3"
@@ -73,6 +76,8 @@ class Pipeline:
     metrics: MetricSink
     logger: LogSink
     desk: DeskFeed | None = None  # where the editors' desk reads delivered stories from
+    stories: StoryIndex | None = None  # near-duplicates: which story an item belongs to
+    cache_failures: int = field(default=0, init=False)  # cache calls that failed in this container
 
     def key_for(self, item: NewsItem) -> str:
         """The response cache key this deployment files ``item``'s summary under."""
@@ -93,6 +98,11 @@ class Pipeline:
         owner_of: dict[str, int] = {}  # key -> the index in this batch that runs the model for it
         todo: list[int] = []
         elsewhere: list[int] = []  # claimed by another invocation: wait for its result
+        matches: dict[int, Match] = {}  # the story each item belongs to (latest None: a new one)
+        failures = self.cache_failures
+        # the story index lives in the cache's bucket: once a cache call of this invocation failed
+        # (a slow or broken bucket), the index is not asked either, on the invocation's time
+        cache_ok = lambda: self.cache_failures == failures  # noqa: E731
         for i, key in enumerate(keys):
             if key in owner_of:
                 continue  # a duplicate within the batch copies its owner's outcome below
@@ -100,6 +110,11 @@ class Pipeline:
                 out[i] = self._hit(hit, items[i], start)
                 continue
             self.metrics.add_metric("CacheMiss", MetricUnit.Count, 1)
+            if cache_ok() and (match := self._match(items[i], deadline)) is not None:
+                matches[i] = match
+                if (reused := self._reuse(items[i], match, start)) is not None:
+                    out[i] = reused
+                    continue
             owner_of[key] = i
             (todo if self._claim(key, deadline) else elsewhere).append(i)
 
@@ -110,6 +125,8 @@ class Pipeline:
                 self._release(keys[i], grace)
             raise
         for i, outcome in zip(todo, generated, strict=True):
+            if i in matches and cache_ok():
+                outcome = self._record_story(items[i], matches[i], outcome, grace)
             out[i] = self._store(keys[i], outcome, grace)
         for i in elsewhere:
             cached = self._wait(keys[i], deadline)
@@ -126,6 +143,8 @@ class Pipeline:
                     if isinstance(owner, SummaryResult)
                     else ItemFailure(items[i].id, owner.reason, owner.retryable)
                 )
+        billed = round((time.perf_counter() - start) * 1000 / len(items), 2) if items else 0.0
+        out = [o.model_copy(update={"billed_ms": billed}) if isinstance(o, SummaryResult) else o for o in out]
         return [self._notify(item, outcome, grace) for item, outcome in zip(items, out, strict=True)]
 
     # -- cache ------------------------------------------------------------------------------
@@ -195,8 +214,68 @@ class Pipeline:
         )
 
     def _cache_failed(self, op: str, key: str, exc: Exception) -> None:
+        self.cache_failures += 1
         self.logger.warning("cache %s failed", op, extra={"cache_key": key[:16], "error": str(exc)})
         self.metrics.add_metric("CacheError", MetricUnit.Count, 1)
+
+    # -- stories ---------------------------------------------------------------------------------
+    def _match(self, item: NewsItem, deadline: Deadline) -> Match | None:
+        """The story ``item`` belongs to; None without an index, or when the index cannot answer in
+        time (like the cache, it saves work: it never stops a summary)."""
+        if self.stories is None:
+            return None
+        try:
+            return within(self._cache_bound(deadline), self.stories.match, item.body)
+        except Exception as exc:
+            self._story_failed("match", item, exc)
+            return None
+
+    def _reuse(self, item: NewsItem, match: Match, start: float) -> SummaryResult | None:
+        """The story's latest summary for this copy, when every fact it states is in this article."""
+        latest = match.latest
+        report = still_holds(latest, item.body, self._format(item)) if latest else None
+        if report is None:
+            return None
+        self.metrics.add_metric("StoryHit", MetricUnit.Count, 1)
+        return SummaryResult(
+            id=item.id,
+            summary=latest.summary,
+            model_version=latest.model_version,
+            route="story",
+            format=latest.format,
+            faithfulness=Faithfulness(
+                instructions_in_article=report.instructions_in_article,
+                flagged=report.flagged,
+                grounding=self._grounding(item),
+            ),
+            evidence=evidence_of(report),  # against this article: the page shows where this copy states each fact
+            story=StoryRef(id=latest.story_id, version=latest.version),
+            timings=Timings(total_ms=round((time.perf_counter() - start) * 1000, 2)),
+        )
+
+    def _record_story(self, item: NewsItem, match: Match, outcome: Outcome, deadline: Deadline) -> Outcome:
+        """A new summary becomes its story's next version (or a new story's first)."""
+        if not isinstance(outcome, SummaryResult) or outcome.fallback or not outcome.summary:
+            return outcome
+        facts = [e.text for e in outcome.evidence]
+        try:
+            version, previous = within(
+                self._cache_bound(deadline),
+                self.stories.record,
+                match, item.id, outcome.summary, outcome.format, facts, outcome.model_version,
+            )  # fmt: skip
+        except Exception as exc:
+            self._story_failed("record", item, exc)
+            return outcome
+        ref = StoryRef(id=version.story_id, version=version.version)
+        if previous is not None:  # an update: what it says that the last version did not
+            new, gone = fact_changes(previous.facts, facts)
+            ref = ref.model_copy(update={"update_of": previous.version, "new_facts": new, "gone_facts": gone})
+        return outcome.model_copy(update={"story": ref})
+
+    def _story_failed(self, op: str, item: NewsItem, exc: Exception) -> None:
+        self.logger.warning("story index %s failed", op, extra={"item_id": item.id, "error": type(exc).__name__})
+        self.metrics.add_metric("StoryIndexError", MetricUnit.Count, 1)
 
     # -- route and generate -------------------------------------------------------------------
     def _generate(self, items: list[NewsItem], start: float, deadline: Deadline) -> list[Outcome]:
@@ -327,8 +406,10 @@ class Pipeline:
             self.logger.warning("item failed", extra={"item_id": item.id, "reason": outcome.reason})
             return outcome
         ready = SummaryReady.of(item, outcome)
+        quiet = outcome.route == "story" and self.settings.story_notify == "updates"  # editors have this one
         try:
-            within(deadline, self.notifier.send, ready)
+            if not quiet:
+                within(deadline, self.notifier.send, ready)
         except Exception as exc:  # SNS/EventBridge/disk, or too late: the summary is cached, a retry is cheap
             self.metrics.add_metric("NotifyFailed", MetricUnit.Count, 1)
             return ItemFailure(item.id, f"notification failed: {type(exc).__name__}", True)

@@ -14,8 +14,9 @@ from functions.runtime.guard import GuardReport
 from functions.runtime.prompt import Format
 
 # Where a summary came from: this function's model, the escalation endpoint, the response cache,
-# or the extractive fallback (lead sentences) when neither model could answer
-Route = Literal["local", "escalate", "cache", "fallback"]
+# the extractive fallback (lead sentences) when neither model could answer, or its story's latest
+# summary, reused because every fact it states is in this copy too (functions/stories/)
+Route = Literal["local", "escalate", "cache", "fallback", "story"]
 
 MAX_BODY_CHARS = 60_000  # ~15k tokens: beyond even the GPU endpoint's 8k window is refused up front
 MAX_TITLE_CHARS = 500
@@ -87,6 +88,17 @@ def evidence_of(report: GuardReport) -> list[Evidence]:
     return [Evidence.model_validate(claim, from_attributes=True) for claim in report.claims]
 
 
+class StoryRef(BaseModel):
+    """The breaking story an item belongs to: its id, the version this summary is (or reuses), and
+    for an update the version it updates and the facts (numbers, names) new in it or gone from it."""
+
+    id: str
+    version: int
+    update_of: int | None = None
+    new_facts: list[str] = Field(default_factory=list)
+    gone_facts: list[str] = Field(default_factory=list)
+
+
 class Timings(BaseModel):
     total_ms: float = 0.0
     time_to_first_token_ms: float | None = None
@@ -106,9 +118,12 @@ class SummaryResult(BaseModel):
     fallback: bool = False  # an extractive lead summary stands in for the model's
     tokens_in: int = 0
     tokens_out: int = 0
+    model_ms: float = 0.0  # the model's own time on this item (prefill + decode; the endpoint's, escalated)
+    billed_ms: float = 0.0  # this item's share of the invocation's billed duration (cache hits included)
     timings: Timings = Field(default_factory=Timings)
     faithfulness: Faithfulness = Field(default_factory=Faithfulness)
     evidence: list[Evidence] = Field(default_factory=list)  # empty in cache entries written before it
+    story: StoryRef | None = None
 
 
 class EndpointRequest(BaseModel):
@@ -142,6 +157,11 @@ class SummaryReady(BaseModel):
     faithfulness: Faithfulness
     evidence: list[Evidence] = Field(default_factory=list)
     latency_ms: float
+    story_id: str | None = None
+    story_version: int | None = None
+    update_of: int | None = None  # the story version this one updates (None: a new story, or a reused summary)
+    new_facts: list[str] = Field(default_factory=list)
+    gone_facts: list[str] = Field(default_factory=list)
 
     @classmethod
     def of(cls, item: NewsItem, result: SummaryResult) -> SummaryReady:
@@ -160,4 +180,15 @@ class SummaryReady(BaseModel):
             faithfulness=result.faithfulness,
             evidence=result.evidence,
             latency_ms=result.timings.total_ms,
+            **(
+                {
+                    "story_id": result.story.id,
+                    "story_version": result.story.version,
+                    "update_of": result.story.update_of,
+                    "new_facts": result.story.new_facts,
+                    "gone_facts": result.story.gone_facts,
+                }
+                if result.story
+                else {}
+            ),
         )

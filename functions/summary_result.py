@@ -26,6 +26,7 @@ def summary_result(
         escalated=route == "escalate",
         tokens_in=gen.prompt_tokens,
         tokens_out=len(gen.token_ids),
+        model_ms=round((gen.prefill_seconds + gen.decode_seconds) * 1000, 2),
         timings=Timings(
             total_ms=round(total_ms, 2),
             time_to_first_token_ms=round(gen.prefill_seconds * 1000, 2),

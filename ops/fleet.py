@@ -88,6 +88,7 @@ def container_env(
         "NEWSBURST_CACHE_DIR": str(work / "cache"),
         "NEWSBURST_OUTBOX_PATH": str(work / "outbox.jsonl"),
         "NEWSBURST_DESK_DIR": str(work / "desk"),
+        "NEWSBURST_STORIES_DIR": str(work / "stories"),
         "NEWSBURST_DEAD_LETTER_DIR": str(work / "dead-letter"),
         "NEWSBURST_HANDOFF_DIR": str(work / "handoff"),
         "NEWSBURST_ALLOW_UNGATED": str(allow_ungated).lower(),

@@ -71,6 +71,7 @@ def make_app(student_dir, tmp_path):
             cache_dir=tmp_path / "cache",
             outbox_path=tmp_path / "outbox.jsonl",
             desk_dir=tmp_path / "desk",
+            stories_dir=tmp_path / "stories",
             dead_letter_dir=tmp_path / "dead-letter",
             handoff_dir=tmp_path / "handoff",
             claim_wait_s=2.0,

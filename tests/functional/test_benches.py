@@ -86,6 +86,7 @@ def test_a_package_without_a_bundle_fetches_it_from_s3_at_init_and_serves_after_
         "NEWSBURST_CACHE_DIR": str(tmp_path / "cache"),
         "NEWSBURST_OUTBOX_PATH": str(tmp_path / "outbox.jsonl"),
         "NEWSBURST_DESK_DIR": str(tmp_path / "desk"),
+        "NEWSBURST_STORIES_DIR": str(tmp_path / "stories"),
         "NEWSBURST_DEAD_LETTER_DIR": str(tmp_path / "dlq"),
     }
     item = ROOT / "events" / "news" / "lee-170.json"

@@ -55,7 +55,7 @@ def test_valid_sqs_items_are_generated_in_one_batch(make_app, monkeypatch):
     items = [news_item(n) for n in ("lee-020", "lee-290", "lee-170")]
     router.handler(sqs_event([json.dumps(i) for i in items]), LocalContext())
     assert batches == [3]
-    unbatched = make_app(batch=False, cache_dir=app.settings.cache_dir.parent / "cache2")
+    unbatched = make_app(batch=False, cache_dir=app.settings.cache_dir.parent / "cache2", stories=False)
     router.handler(sqs_event([json.dumps(i) for i in items]), LocalContext())
     assert batches == [3, 1, 1, 1] and unbatched.settings.batch is False
 
@@ -173,6 +173,7 @@ def test_invoke_cli_prints_only_the_return_value_on_stdout(student_dir, tmp_path
         "NEWSBURST_CACHE_DIR": str(tmp_path / "c"),
         "NEWSBURST_OUTBOX_PATH": str(tmp_path / "o.jsonl"),
         "NEWSBURST_DESK_DIR": str(tmp_path / "d"),
+        "NEWSBURST_STORIES_DIR": str(tmp_path / "stories"),
     }
     proc = subprocess.run(
         [sys.executable, "-m", "functions.cli", "invoke", "events/warmer-schedule.json", "--bundle", str(student_dir)],

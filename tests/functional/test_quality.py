@@ -126,6 +126,7 @@ def test_the_demo_prints_summaries_only_and_its_logs_go_to_a_file(tiny_export, t
     }
     env["NEWSBURST_OUTBOX_PATH"] = str(tmp_path / "outbox.jsonl")
     env["NEWSBURST_DESK_DIR"] = str(tmp_path / "desk")
+    env["NEWSBURST_STORIES_DIR"] = str(tmp_path / "stories")
     log = tmp_path / "demo.log"
     cmd = [sys.executable, "-c", "from functions.cli import main; raise SystemExit(main())", "demo"]
     cmd += [
