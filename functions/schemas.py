@@ -157,6 +157,10 @@ class SummaryReady(BaseModel):
     faithfulness: Faithfulness
     evidence: list[Evidence] = Field(default_factory=list)
     latency_ms: float
+    tokens_in: int = 0  # what this summary cost: tokens, the model's time, the billed share
+    tokens_out: int = 0
+    model_ms: float = 0.0
+    billed_ms: float = 0.0
     story_id: str | None = None
     story_version: int | None = None
     update_of: int | None = None  # the story version this one updates (None: a new story, or a reused summary)
@@ -180,6 +184,10 @@ class SummaryReady(BaseModel):
             faithfulness=result.faithfulness,
             evidence=result.evidence,
             latency_ms=result.timings.total_ms,
+            tokens_in=result.tokens_in,
+            tokens_out=result.tokens_out,
+            model_ms=result.model_ms,
+            billed_ms=result.billed_ms,
             **(
                 {
                     "story_id": result.story.id,

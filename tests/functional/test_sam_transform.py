@@ -242,7 +242,11 @@ def test_storage_is_encrypted_private_and_tls_only_and_logs_expire(sam):
         r["Prefix"]: r["ExpirationInDays"]
         for r in buckets["CacheBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
     }
-    assert expiry == {"summaries/": 30, "desk/feed/": {"Ref": "DeskRetentionDays"}}  # the desk's articles age out
+    assert expiry == {
+        "summaries/": 30,
+        "stories/": 3,
+        "desk/feed/": {"Ref": "DeskRetentionDays"},
+    }  # the desk's articles age out
     logs = d.of_type("AWS::Logs::LogGroup")
     assert len(logs) == 3  # the function, the PreTraffic check, the API access log
     assert all(g["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"} for g in logs.values())
