@@ -155,3 +155,13 @@ def test_the_speed_goals_table_holds_each_measurement_against_its_target():
     }
     met = [r["met"] for r in _bench_module("speed_goals").goal_rows(results)]
     assert met == ["no", "yes", "yes", "no", "yes", "yes", "no", "no GPU here: CPU rows"]
+
+
+def test_the_story_burst_bench_compares_reuse_with_the_exact_cache_and_finds_both_zeros(student_dir):
+    result = _run("bench/stories.py", "--stories", "1", "--compress", "20", "--bundle", str(student_dir), timeout=400)
+    off, on = result["modes"]
+    assert (off["mode"], on["mode"]) == ("exact cache only", "story reuse")
+    assert off["items"] == on["items"] == 9 and off["failed"] == on["failed"] == 0
+    assert off["story_hit_pct"] == 0 and off["exact_hit_pct"] > 0  # the repeated delivery
+    assert on["stale_facts"] == 0 and on["false_merges"] == 0 and off["false_merges"] == 0
+    assert on["model_runs"] <= off["model_runs"] and "model_s_saved" in on
