@@ -108,6 +108,12 @@ function meta(story) {
 function flags(story) {
   const f = story.faithfulness || {};
   const out = [];
+  if (story.story_id) {
+    const update = story.update_of ? ` updates v${story.update_of}` : story.route === "story" ? " (reused)" : "";
+    out.push(`story ${story.story_id.slice(0, 8)} v${story.story_version}${update}`);
+    if ((story.new_facts || []).length) out.push(`new: ${story.new_facts.join(", ")}`);
+    if ((story.gone_facts || []).length) out.push(`gone: ${story.gone_facts.join(", ")}`);
+  }
   if (f.flagged) out.push("FLAGGED");
   if ((f.unsupported_claims || []).length) out.push(`unsupported: ${f.unsupported_claims.join(", ")}`);
   if ((f.instructions_in_article || []).length) out.push("the article addresses the model");
@@ -158,6 +164,16 @@ function addStory(story) {
   if (story.verdict) judged(li, story.verdict);
   shown.set(story.key, li);
   $("#stories").prepend(li); // newest first
+  if (story.story_id) { // a story's earlier items follow its newest: threads, not repeats
+    li.dataset.story = story.story_id;
+    let after = li;
+    for (const older of document.querySelectorAll(`#stories > li[data-story="${CSS.escape(story.story_id)}"]`)) {
+      if (older === li) continue;
+      older.classList.add("earlier");
+      after.after(older);
+      after = older;
+    }
+  }
 }
 
 function report(err) {
