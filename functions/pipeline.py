@@ -233,7 +233,8 @@ class Pipeline:
     def _reuse(self, item: NewsItem, match: Match, start: float) -> SummaryResult | None:
         """The story's latest summary for this copy, when every fact it states is in this article."""
         latest = match.latest
-        report = still_holds(latest, item.body, self._format(item)) if latest else None
+        alike = latest is not None and latest.variant == self._variant(item)
+        report = still_holds(latest, item.body, self._format(item)) if alike else None
         if report is None:
             return None
         self.metrics.add_metric("StoryHit", MetricUnit.Count, 1)
@@ -262,7 +263,7 @@ class Pipeline:
             version, previous = within(
                 self._cache_bound(deadline),
                 self.stories.record,
-                match, item.id, outcome.summary, outcome.format, facts, outcome.model_version,
+                match, item.id, outcome.summary, outcome.format, facts, outcome.model_version, self._variant(item),
             )  # fmt: skip
         except Exception as exc:
             self._story_failed("record", item, exc)
@@ -272,6 +273,11 @@ class Pipeline:
             new, gone = fact_changes(previous.facts, facts)
             ref = ref.model_copy(update={"update_of": previous.version, "new_facts": new, "gone_facts": gone})
         return outcome.model_copy(update={"story": ref})
+
+    def _variant(self, item: NewsItem) -> str:
+        """Everything but the text that the cache key holds (model, grounding, policy, format): a story's
+        summary stands in for a copy only when it was made alike, as a cache entry would be."""
+        return cache_key(self.fingerprint, "", self._grounding(item), self.settings.flagged_policy, self._format(item))
 
     def _story_failed(self, op: str, item: NewsItem, exc: Exception) -> None:
         self.logger.warning("story index %s failed", op, extra={"item_id": item.id, "error": type(exc).__name__})

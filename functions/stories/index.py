@@ -49,6 +49,7 @@ class StoryVersion(BaseModel):
     facts: list[str]  # the numbers and names the summary states
     model_version: str
     signature: list[int]
+    variant: str = ""  # what else the summary depends on (model, grounding, policy, format): reused only alike
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ class StoryIndex:
         return Match(sig, best[1] if best else None)
 
     def record(
-        self, match: Match, item_id: str, summary: str, fmt: str | None, facts: list[str], model: str
+        self, match: Match, item_id: str, summary: str, fmt: str | None, facts: list[str], model: str, variant: str = ""
     ) -> tuple[StoryVersion, StoryVersion | None]:
         """``summary`` as the next version of the matched story, or of a new story: the version written
         and the one before it (another container's, when two raced to start the story)."""
@@ -98,6 +99,7 @@ class StoryIndex:
             facts=facts,
             model_version=model,
             signature=[int(v) for v in match.signature],
+            variant=variant,
         )
         for _ in range(APPEND_TRIES):
             latest = self.latest(story_id)
