@@ -4,7 +4,8 @@ Starts the endpoint server (``functions.endpoint.server``) as its own process on
 with the CUDA provider when onnxruntime-gpu and a GPU are present and the CPU provider
 otherwise, then keeps C requests in flight (one real-length news item each) and reports
 generated tokens/s, items/s, P50/P99 latency, the largest dynamic batch and any 429s, and
-which provider ran. The bundle is the float16 CUDA teacher when the export wrote one
+which provider ran; the JSON also goes to build/bench/gpu_endpoint.json, which bench/cost.py
+reads. The bundle is the float16 CUDA teacher when the export wrote one
 (``newsburst export --gpu-teacher``), else the int8 teacher.
 
     python bench/gpu_endpoint.py [--bundle build/bundles/teacher-cuda] [--levels 1,4,16,64] [--json]
@@ -29,6 +30,8 @@ from functions.endpoint.launch import endpoint_process  # noqa: E402
 from functions.runtime.bundle import TEACHER_CUDA, TEACHER_DIR  # noqa: E402
 from functions.tables import emit  # noqa: E402
 from model_export.corpus import load_articles  # noqa: E402
+
+OUT = ROOT / "build" / "bench" / "gpu_endpoint.json"
 
 
 def level(url: str, bodies: list[str], concurrency: int, requests: int, new_tokens: int) -> dict:
@@ -93,6 +96,8 @@ def main() -> int:
         r["x_concurrency_1"] = round(r["tokens_per_s"] / base, 2)
     provider = rows[0]["provider"]
     result = {"bundle": str(args.bundle), "new_tokens": args.new_tokens, "provider": provider, "rows": rows}
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(result, indent=2) + "\n")
     emit(result, rows, args.json, f"GPU endpoint bench: {args.bundle.name} bundle, {args.new_tokens} new tokens/item")
     if not args.json:
         print(f"provider that ran: {provider}" + ("" if provider.startswith("CUDA") else " (no GPU here: CPU rows)"))

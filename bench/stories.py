@@ -58,6 +58,7 @@ SPIKE = ROOT / "events" / "traces" / "spike.json"
 SPIKE_AT_S = 3600.0  # the trace's burst starts at 10:00, an hour in
 OUT = ROOT / "build" / "bench" / "stories.json"
 DATELINES = ["LONDON (Wire) -", "NEW YORK (Agency) -", "SYDNEY (Newswire) -", "PARIS (Press) -"]
+MODEL_ROUTES = ("local", "escalate")  # the routes that ran a model (cache and story hits did not)
 NAMES = ["Maria Santos", "John Okafor", "Li Wei", "Anna Petrova"]
 
 
@@ -211,9 +212,12 @@ def score(burst: list[dict], records: list[dict], stories: bool, wall: float, fa
         "failed": len(failures),
         "exact_hit_pct": round(100 * routes["cache"] / n, 1),
         "story_hit_pct": round(100 * routes["story"] / n, 1),
-        "model_runs": routes["local"] + routes["escalate"],
+        "model_runs": sum(routes[r] for r in MODEL_ROUTES),
         "model_s": round(sum(d["model_ms"] for d in delivered) / 1000, 2),
         "billed_s": round(sum(d["billed_ms"] for d in delivered) / 1000, 2),
+        "billed_model_s": round(sum(d["billed_ms"] for d in delivered if d["route"] in MODEL_ROUTES) / 1000, 2),
+        "tokens_in": sum(d["tokens_in"] for d in delivered if d["route"] in MODEL_ROUTES),
+        "tokens_out": sum(d["tokens_out"] for d in delivered if d["route"] in MODEL_ROUTES),
         "stale_facts": stale,
         "false_merges": sum(len(labels) > 1 for labels in by_id.values()),
         "stories_split": sum(len(ids) > 1 for ids in ids_of.values()) if stories else None,

@@ -85,9 +85,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         default=100_000,
         help="thin a larger trace to this many invocations (the table says so; default 100000)",
     )
-    for name, value in zip(Prices.names(), Prices().__dict__.values(), strict=True):
-        p.add_argument(f"--price-{name.replace('_', '-')}", type=float, default=value, dest=f"price_{name}",
-                       help=f"USD (default {value:.10g})")  # fmt: skip
+    Prices.add_arguments(p)
     p.add_argument("--plot", type=Path, default=WORK / "plan.png", help="cost-vs-P99 PNG (default build/warmpool)")
     p.add_argument("--out", type=Path, default=PLAN, help=f"every run as JSON, for `apply` (default {PLAN})")
     p.set_defaults(func=_cmd_plan)
@@ -163,6 +161,7 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     rows = [{"measure": "init (cold start) s", **_stats(profile.init_s)}]
     rows += [{"measure": f"service s, {t} thread(s)", **_stats(v)} for t, v in profile.service_s.items()]
     rows += [{"measure": "prompt tokens", **_stats(profile.tokens_in)}]
+    rows += [{"measure": "summary tokens", **_stats(profile.tokens_out)}]
     intercept, slope = profile.length_fit()
     rows += [{"measure": "service s per 100 prompt tokens (fit)", "median": round(100 * slope, 4)}]
     rows += [{"measure": "service s at 0 tokens (fit)", "median": round(intercept, 4)}]
@@ -190,7 +189,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
     memories = MEMORY_SWEEP_MB if args.memory == "auto" else (_memory(args.memory),)
     trace = load_trace(args, args.max_invocations)
-    prices = Prices(**{name: getattr(args, f"price_{name}") for name in Prices.names()})
+    prices = Prices.from_args(args)
     inputs = PlanInputs(
         trace, ServiceProfile.read(args.profile), args.p99_target, memories, prices, args.idle_expiry,
         args.utilization, args.snapstart_restore_s, args.concurrency_limit, args.hit_rate, args.batch_size, args.seed,
@@ -218,7 +217,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
         emit(out, [], True)
         return 0
     columns = ("strategy", "config", "memory_mb", "measured_memory", "p50_ms", "p99_ms", "cold_pct", "spillover",
-               "throttles", "mean_environments", "monthly_usd", "meets_target")  # fmt: skip
+               "throttles", "mean_environments", "monthly_usd", "usd_per_1k_summaries", "meets_target")  # fmt: skip
     emit(out, [{c: r[c] for c in columns} for r in result["by_strategy"]], False,
          title + "\nbest of each strategy (cheapest meeting the target, else lowest P99):")  # fmt: skip
     if len(memories) > 1:
@@ -228,7 +227,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
              "as measured here; other sizes modelled):")  # fmt: skip
     verdict = "meets" if best["meets_target"] else "NO strategy meets the target; lowest P99:"
     print(f"\nrecommendation ({verdict}): {best['config']} at {best['memory_mb']} MB, P99 {best['p99_ms']:.0f} ms, "
-          f"${best['monthly_usd']:.2f}/month")  # fmt: skip
+          f"${best['monthly_usd']:.2f}/month, ${best['usd_per_1k_summaries']:.4f} per 1,000 summaries")  # fmt: skip
     print(f"plot: {args.plot}   all runs: {args.out}   next: newsburst warmpool apply --plan {args.out}")
     return 0
 

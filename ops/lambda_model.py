@@ -37,6 +37,7 @@ class ServiceProfile:
     service_s: dict[int, list[float]]  # ORT threads -> per-invocation seconds, one item each
     tokens_in: list[int]  # the measured articles' prompt lengths (same order as service_s)
     batch_s_per_item: dict[int, float] = field(default_factory=dict)  # SQS batch size -> s per item (1 thread)
+    tokens_out: list[int] = field(default_factory=list)  # the summaries' lengths (what a token price bills)
     hit_s: float = 0.005  # a cache hit through the handler
     source: str = "measured"
 
@@ -54,6 +55,7 @@ class ServiceProfile:
             tokens_in=[int(x) for x in data["tokens_in"]],
             batch_s_per_item={int(k): float(v) for k, v in data.get("batch_s_per_item", {}).items()},
             hit_s=float(data.get("hit_s", 0.005)),
+            tokens_out=[int(x) for x in data.get("tokens_out", [])],
             source=str(path),
         )
 
@@ -64,6 +66,7 @@ class ServiceProfile:
             "tokens_in": self.tokens_in,
             "batch_s_per_item": {str(k): v for k, v in self.batch_s_per_item.items()},
             "hit_s": self.hit_s,
+            "tokens_out": self.tokens_out,
         }
 
     @property
@@ -73,6 +76,14 @@ class ServiceProfile:
             return 0.0
         ratio = float(np.median(self.service_s[2]) / np.median(self.service_s[1]))
         return min(1.0, max(0.0, 2 * (1 - ratio)))
+
+    def one_thread_s(self, memory_mb: int) -> float:
+        """The mean service time of one item at ``memory_mb`` (what a warm invocation bills)."""
+        return float(np.mean(self.service_s[1])) / self.speedup(memory_mb)
+
+    @property
+    def mean_tokens_out(self) -> float | None:
+        return float(np.mean(self.tokens_out)) if self.tokens_out else None
 
     def length_fit(self) -> tuple[float, float]:
         """(seconds at zero length, seconds per prompt token) at one thread: how service grows with

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from ops.cost import monthly_cost
+from ops.cost import monthly_cost, per_thousand, summaries_per_month
 from ops.lambda_model import ServiceProfile
 from ops.prices import Prices
 from ops.simulate import simulate
@@ -102,6 +102,8 @@ def _run(args: tuple[PlanInputs, Strategy, int]) -> dict:
     )
     cost = monthly_cost(result, memory, inputs.prices, isinstance(strategy, SnapStart))
     users = len(result.latencies_s)
+    summaries = summaries_per_month(result, inputs.batch)
+    unit = per_thousand(cost["total"] / summaries if summaries else 0.0, inputs.profile.mean_tokens_out)
     return {
         "strategy": strategy.kind,
         "config": strategy.label,
@@ -117,6 +119,7 @@ def _run(args: tuple[PlanInputs, Strategy, int]) -> dict:
         "mean_environments": round(result.mean_environments, 2),
         "monthly_usd": round(cost["total"], 2),
         "cost_usd": {k: round(v, 2) for k, v in cost.items()},
+        **unit,  # the month's bill over the month's summaries: cold starts and warm pools included
         "meets_target": result.percentile_ms(99) <= inputs.p99_target_ms and result.throttles == 0,
         "strategy_params": asdict(strategy),
     }

@@ -9,6 +9,7 @@ so the planner bills cold starts too.
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass, fields
 
 PRICES_AS_OF = "us-east-1 x86 list prices, read 2025 (aws.amazon.com/lambda/pricing)"
@@ -27,3 +28,30 @@ class Prices:
     @classmethod
     def names(cls) -> list[str]:
         return [f.name for f in fields(cls)]
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        """One ``--price-NAME`` per field, for every command that bills."""
+        for name, value in zip(cls.names(), cls().__dict__.values(), strict=True):
+            parser.add_argument(f"--price-{name.replace('_', '-')}", type=float, default=value, dest=f"price_{name}",
+                                help=f"USD (default {value:.10g})")  # fmt: skip
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> Prices:
+        return cls(**{name: getattr(args, f"price_{name}") for name in cls.names()})
+
+
+# The GPU endpoint's instance: SageMaker real-time inference, the template's GpuInstanceType default
+GPU_INSTANCE = "ml.g5.xlarge"
+GPU_HOURLY_USD = 1.408  # us-east-1 on-demand, read 2025 (aws.amazon.com/sagemaker/pricing)
+GPU_PRICE_AS_OF = f"{GPU_INSTANCE} us-east-1 on-demand, read 2025 (aws.amazon.com/sagemaker/pricing)"
+
+
+@dataclass(frozen=True)
+class ApiPrice:
+    """A managed LLM API's list price per million tokens: what a summary would cost bought by the
+    token instead of run here. The default is one small model's published price, with its date."""
+
+    input_per_m: float = 0.15
+    output_per_m: float = 0.60
+    as_of: str = "gpt-4o-mini list price, 2024-07-18 (openai.com/api/pricing), unchanged through 2025"

@@ -50,6 +50,7 @@ def measure_profile(
         bar.update()
     service_s: dict[int, list[float]] = {}
     tokens_in: list[int] = []
+    tokens_out: list[int] = []
     hit_s: list[float] = []
     for t in threads:
         box = Container.start(env(f"threads-{t}", t), 600, log)
@@ -58,7 +59,9 @@ def measure_profile(
             answer = _ok(box.invoke(eventbridge_event(item)))
             samples.append(round(answer["service_s"], 4))
             if t == threads[0]:
-                tokens_in.append(answer["result"]["items"][0]["result"]["tokens_in"])
+                result = answer["result"]["items"][0]["result"]
+                tokens_in.append(result["tokens_in"])
+                tokens_out.append(result["tokens_out"])
             bar.update()
         service_s[t] = samples
         if t == threads[0]:
@@ -72,7 +75,8 @@ def measure_profile(
         box.stop()
         bar.update()
     bar.close()
-    return ServiceProfile(init_s, service_s, tokens_in, batch, round(statistics.median(hit_s), 4), str(bundle))
+    hit = round(statistics.median(hit_s), 4)
+    return ServiceProfile(init_s, service_s, tokens_in, batch, hit, tokens_out=tokens_out, source=str(bundle))
 
 
 def _ok(answer: dict) -> dict:
