@@ -48,6 +48,7 @@ from functions.runtime.extractive import sentences  # noqa: E402
 from functions.runtime.guard import check  # noqa: E402
 from functions.stories.minhash import signature, similarity  # noqa: E402
 from functions.tables import emit  # noqa: E402
+from ops.articles import jsonl_items  # noqa: E402
 from ops.fleet import container_env  # noqa: E402
 from ops.loadtest import Fleet  # noqa: E402
 from ops.local_aws import moto_server  # noqa: E402
@@ -67,7 +68,7 @@ def _articles() -> list[dict]:
     for name in ("cnndm_dev.jsonl", "xsum_dev.jsonl"):
         path = SHARED / name
         if path.exists():
-            rows += [{"id": r["id"], "title": "", "body": r["article"]} for r in map(json.loads, path.open())]
+            rows += jsonl_items(path)
     for path in sorted((ROOT / "events" / "news").glob("*.json")):
         item = json.loads(path.read_text())
         rows.append({"id": item["id"], "title": item.get("title", ""), "body": item["body"]})

@@ -95,13 +95,12 @@ def _cmd_summarize(args: argparse.Namespace) -> int:
     import time
 
     from functions.parsing import BadInput, parse_item
-    from functions.runtime.grounding import resolve_grounding
     from functions.runtime.model import load_model
     from functions.runtime.summarize import NeedsEscalation, Summarizer
     from functions.summary_result import summary_result
 
-    default = _settings(args).grounding
-    summarize = Summarizer(load_model(args.bundle), default)
+    settings = _settings(args)
+    summarize = Summarizer(load_model(args.bundle), settings.grounding)
     items = []
     for path in args.files:
         try:
@@ -115,8 +114,8 @@ def _cmd_summarize(args: argparse.Namespace) -> int:
                 raise ValueError(f"{path}: {exc.reason}") from None
     results = []
     for item in items:
-        mode = resolve_grounding(item.grounding, default)
-        fmt = item.format or _settings(args).format
+        item = item.settled(settings)
+        mode, fmt = item.grounding, item.format
         start = time.perf_counter()
         try:
             s = summarize(item.body, grounding=mode, fmt=fmt)

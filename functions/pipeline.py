@@ -25,7 +25,7 @@ from functions.notify import Notifier
 from functions.runtime.cascade import LOW_CONFIDENCE, needs_teacher
 from functions.runtime.escalation_rule import RouteDecision
 from functions.runtime.extractive import lead
-from functions.runtime.grounding import Grounding, resolve_grounding
+from functions.runtime.grounding import Grounding
 from functions.runtime.guard import check
 from functions.runtime.pool import Checkout
 from functions.runtime.prompt import Format
@@ -81,9 +81,8 @@ class Pipeline:
 
     def key_for(self, item: NewsItem) -> str:
         """The response cache key this deployment files ``item``'s summary under."""
-        return cache_key(
-            self.fingerprint, item.body, self._grounding(item), self.settings.flagged_policy, self._format(item)
-        )
+        item = item.settled(self.settings)
+        return cache_key(self.fingerprint, item.body, item.grounding, self.settings.flagged_policy, item.format)
 
     def lookup(self, key: str) -> SummaryResult | None:
         """A cached summary by key (``GET /summaries/{key}``); None when absent or unreadable."""
@@ -92,6 +91,7 @@ class Pipeline:
     def run(self, items: Sequence[NewsItem], deadline: Deadline = NEVER) -> list[Outcome]:
         """``deadline``: every remote call and wait ends by then; what cannot is its item's own outcome."""
         start = time.perf_counter()
+        items = [item.settled(self.settings) for item in items]  # from here on, every item says both
         grace = deadline.later(GRACE_S)  # for writing down what is done: cache, release, notify
         keys = [self.key_for(item) for item in items]
         out: list[Outcome | None] = [None] * len(items)
@@ -234,7 +234,7 @@ class Pipeline:
         """The story's latest summary for this copy, when every fact it states is in this article."""
         latest = match.latest
         alike = latest is not None and latest.variant == self._variant(item)
-        report = still_holds(latest, item.body, self._format(item)) if alike else None
+        report = still_holds(latest, item.body, item.format) if alike else None
         if report is None:
             return None
         self.metrics.add_metric("StoryHit", MetricUnit.Count, 1)
@@ -247,7 +247,7 @@ class Pipeline:
             faithfulness=Faithfulness(
                 instructions_in_article=report.instructions_in_article,
                 flagged=report.flagged,
-                grounding=self._grounding(item),
+                grounding=item.grounding,
             ),
             evidence=evidence_of(report),  # against this article: the page shows where this copy states each fact
             story=StoryRef(id=latest.story_id, version=latest.version),
@@ -277,7 +277,7 @@ class Pipeline:
     def _variant(self, item: NewsItem) -> str:
         """Everything but the text that the cache key holds (model, grounding, policy, format): a story's
         summary stands in for a copy only when it was made alike, as a cache entry would be."""
-        return cache_key(self.fingerprint, "", self._grounding(item), self.settings.flagged_policy, self._format(item))
+        return cache_key(self.fingerprint, "", item.grounding, self.settings.flagged_policy, item.format)
 
     def _story_failed(self, op: str, item: NewsItem, exc: Exception) -> None:
         self.logger.warning("story index %s failed", op, extra={"item_id": item.id, "error": type(exc).__name__})
@@ -289,8 +289,8 @@ class Pipeline:
             return []
         summarizer, checkout = self.engine()
         load_s = checkout.model.load_seconds if checkout.cold else None
-        bodies, modes = [item.body for item in items], [self._grounding(item) for item in items]
-        formats = [self._format(item) for item in items]
+        bodies, modes = [item.body for item in items], [item.grounding for item in items]
+        formats = [item.format for item in items]
         done = (
             summarizer.batch(bodies, grounding=modes, fmt=formats)
             if self.settings.batch
@@ -335,13 +335,7 @@ class Pipeline:
         if s.guard.flagged and self.settings.flagged_policy == "fallback":
             return self._fallback(item, "summary flagged by the faithfulness guard", start, lead_only=True)
         elapsed = (time.perf_counter() - start) * 1000
-        return summary_result(item.id, s, version, "local", elapsed, load_s, self._grounding(item), self._format(item))
-
-    def _grounding(self, item: NewsItem) -> Grounding:
-        return resolve_grounding(item.grounding, self.settings.grounding)
-
-    def _format(self, item: NewsItem) -> Format:
-        return item.format or self.settings.format
+        return summary_result(item.id, s, version, "local", elapsed, load_s, item.grounding, item.format)
 
     def _escalate(self, items: list[NewsItem], reasons: list[str], start: float, deadline: Deadline) -> list[Outcome]:
         if not items:
@@ -353,9 +347,9 @@ class Pipeline:
             reason = "over the local token budget and no GPU endpoint is set"
             return [self._fallback(i, reason, start, retryable=False, escalated=True) for i in items]
         try:
-            # the mode this deployment resolved travels with each item: the endpoint must not apply its own default
-            sent = [i.model_copy(update={"grounding": self._grounding(i), "format": self._format(i)}) for i in items]
-            response = self.escalator.summarize(sent, deadline=deadline)
+            # settled items (run): the mode this deployment resolved travels with each one, so the
+            # endpoint never applies its own default
+            response = self.escalator.summarize(items, deadline=deadline)
         except EndpointLate as exc:  # not the endpoint's fault: retried with fresh time, never a lead stand-in
             self.logger.warning("escalation late", extra={"item_ids": [i.id for i in items], "error": str(exc)})
             return [ItemFailure(i.id, str(exc), retryable=True, late=True) for i in items]

@@ -5,11 +5,11 @@ secret header). Both sides import it; neither imports the other."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from functions.runtime.grounding import Grounding
+from functions.runtime.grounding import Grounding, resolve_grounding
 from functions.runtime.guard import GuardReport
 from functions.runtime.prompt import Format
 
@@ -49,6 +49,23 @@ class NewsItem(BaseModel):
         if not any(ch.isalnum() for ch in body):
             raise ValueError("body has no text (empty, whitespace, punctuation or invisible characters only)")
         return body
+
+    def settled(self, *defaults: Choices) -> NewsItem:
+        """This item with its grounding mode and format decided, most specific first: its own
+        fields, then each of ``defaults`` in order (a request's parameters, the deployment's
+        settings). The one precedence rule: every path settles an item before using either."""
+        grounding = resolve_grounding(self.grounding, *(d.grounding for d in defaults))
+        fmt = next(f for f in (self.format, *(d.format for d in defaults)) if f is not None)
+        if (grounding, fmt) == (self.grounding, self.format):
+            return self
+        return self.model_copy(update={"grounding": grounding, "format": fmt})
+
+
+class Choices(Protocol):
+    """Where an item's unset grounding and format come from: a request's parameters, the settings."""
+
+    grounding: Grounding | None
+    format: Format | None
 
 
 class GenerationParameters(BaseModel):

@@ -41,7 +41,6 @@ from starlette.staticfiles import StaticFiles
 from functions.app import App
 from functions.desk.verdicts import MAX_VERDICT_BYTES, REASONS, VerdictIn, judge
 from functions.pipeline import OVER_BUDGET
-from functions.runtime.grounding import resolve_grounding
 from functions.runtime.prompt import FORMATS
 from functions.schemas import (
     MAX_REQUEST_BYTES,
@@ -178,11 +177,11 @@ class Desk:
         """The item summarized here, token by token; over the local budget, by the GPU endpoint's stream."""
         start = time.perf_counter()
         summarizer, checkout = self.app.engine()
-        s = self.app.settings
-        fmt, mode = item.format or s.format, resolve_grounding(item.grounding, s.grounding)
+        item = item.settled(self.app.settings)
+        fmt, mode = item.format, item.grounding
         _, decision = summarizer.decide(item.body, fmt=fmt)
         if decision.route == "escalate":
-            return self.escalate(item.model_copy(update={"format": fmt, "grounding": mode}), start, emit)
+            return self.escalate(item, start, emit)
         decode, ids, shown = summarizer.model.tokenizer.decode, [], ""
 
         def on_token(token: int) -> None:

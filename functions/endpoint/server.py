@@ -33,7 +33,6 @@ from starlette.routing import Route
 from functions.config import EndpointSettings
 from functions.endpoint.batcher import DeadlineExceeded, DynamicBatcher, OnToken, Overloaded
 from functions.runtime.escalation_rule import RouteDecision
-from functions.runtime.grounding import resolve_grounding
 from functions.runtime.model import LocalModel, load_model
 from functions.runtime.snapstart import WARMUP_ARTICLE
 from functions.runtime.summarize import Summarizer
@@ -85,8 +84,8 @@ class Endpoint:
 
     def _run_batch(self, items: list[NewsItem], params: GenerationParameters, on_token: OnToken | None) -> list:
         start = time.perf_counter()
-        modes = [resolve_grounding(i.grounding, params.grounding, self.settings.grounding) for i in items]
-        formats = [i.format or params.format or self.settings.format for i in items]
+        items = [i.settled(params, self.settings) for i in items]
+        modes, formats = [i.grounding for i in items], [i.format for i in items]
         if on_token is not None:  # a streaming request is a batch of one
             one = self.summarizer(
                 items[0].body, params.max_new_tokens, on_token=on_token, grounding=modes[0], fmt=formats[0]
@@ -105,7 +104,7 @@ class Endpoint:
 
     def over_budget(self, request: EndpointRequest) -> str | None:
         for item in request.items:
-            fmt = item.format or request.parameters.format or self.settings.format
+            fmt = item.settled(request.parameters, self.settings).format
             _, decision = self.summarizer.decide(item.body, request.parameters.max_new_tokens, fmt)
             if decision.route == "escalate":
                 return f"item {item.id}: {decision.needed} tokens exceed this model's {decision.budget}"
