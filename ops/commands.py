@@ -13,6 +13,7 @@ from pathlib import Path
 
 from functions.runtime.bundle import STUDENT_DIR
 from functions.tables import emit
+from ops.fleet import ContainerError
 
 WORK = Path("build/warmpool")
 PROFILE = WORK / "profile.json"
@@ -24,7 +25,8 @@ TRACE_HELP = (
 )
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction) -> tuple[type[Exception], ...]:
+    """Adds ``warmpool`` and ``loadtest``; a container that fails to start is the user's to fix."""
     from ops.prices import PRICES_AS_OF, Prices
 
     warm = sub.add_parser(
@@ -122,6 +124,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-seconds", type=float, default=300.0, help="send for at most this long (default 300)")
     p.add_argument("--allow-ungated", action="store_true", help=UNGATED_HELP)
     p.set_defaults(func=_cmd_loadtest)
+    return (ContainerError,)
 
 
 def _trace_arguments(p: argparse.ArgumentParser) -> None:

@@ -13,7 +13,7 @@ from functions.tables import emit
 DEFAULT_PORT = 8765
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction) -> tuple[type[Exception], ...]:
     p = sub.add_parser(
         "desk",
         help="the editors' desk: stories with their evidence, live; summarize now; verdicts and their export",
@@ -32,17 +32,18 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=Path("feedback.jsonl"), help="export: the JSONL file to write")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=_cmd_desk)
+    return ()
 
 
 def _cmd_desk(args: argparse.Namespace) -> int:
     from functions.app import App
-    from functions.cli import _servable_or_teacher, _settings
+    from functions.commands import servable_or_teacher, settings_from
 
-    settings = _settings(args)
+    settings = settings_from(args)
     if args.action == "export":
-        return _export(App.from_settings(settings), args.out, args.json)
-    settings = _servable_or_teacher(settings, explicit=args.bundle is not None)
-    return _serve(App.from_settings(settings), args.host, args.port)
+        return _export(App.fromsettings_from(settings), args.out, args.json)
+    settings = servable_or_teacher(settings, explicit=args.bundle is not None)
+    return _serve(App.fromsettings_from(settings), args.host, args.port)
 
 
 def _export(app, out: Path, as_json: bool) -> int:

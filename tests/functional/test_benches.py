@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -47,6 +48,18 @@ def test_the_lambda_package_imports_and_summarizes_alone(student_dir, tmp_path):
     assert list((tmp_path / "pkg" / "functions" / "__pycache__").glob("app.cpython-*.pyc"))
     assert {"import_s_from_source", "import_s_compiled"} <= result.keys()  # the figures, measured (speed: bench)
     assert (tmp_path / "pkg" / "functions" / "handlers" / "router.py").exists()
+    # the package's CLI: no installed metadata, no model_export or ops; its own commands still run
+    pkg = tmp_path / "pkg"
+    env = {"PYTHONPATH": f"{pkg}:{pkg}-runtime-provided", "PATH": "/usr/bin", "NEWSBURST_CACHE_DIR": str(tmp_path)}
+    cli = [sys.executable, "-S", "-m", "functions.cli"]
+    helped = subprocess.run([*cli, "--help"], env=env, cwd=tmp_path, capture_output=True, text=True, check=True)
+    commands = set(re.findall(r"^    ([a-z-]+)", helped.stdout, re.M))
+    assert {"invoke", "summarize", "demo", "desk"} <= commands and not commands & {"export", "eval", "warmpool"}
+    event = str(ROOT / "events" / "warmer-schedule.json")
+    invoked = subprocess.run([*cli, "invoke", event, "--bundle", str(pkg / "bundle")], env=env, cwd=tmp_path,
+                             capture_output=True, text=True)  # fmt: skip
+    assert invoked.returncode == 0, invoked.stderr[-800:]
+    assert json.loads(invoked.stdout)["warm"] is True
     bare = _run("infra/package_lambda.py", "--no-bundle", "--out", str(tmp_path / "bare"))
     assert bare["smoke"] == {} and not (tmp_path / "bare" / "bundle").exists()
     assert (tmp_path / "release_id").read_text().strip() == bare["release_id"] != result["release_id"]

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from functions.cli import _servable_or_teacher, main
+from functions.cli import main
+from functions.commands import servable_or_teacher
 from functions.config import Settings
 from functions.handlers import router
 from functions.local_invoke import LocalContext, sqs_event
@@ -70,9 +71,9 @@ def test_the_demo_serves_the_teacher_when_the_student_is_not_servable(student_bu
     teacher = student_bundle_copy.parent / "teacher"
     teacher.symlink_to(tiny_export[0] / "teacher")
     record_metrics(student_bundle_copy, {}, servable=False)
-    chosen = _servable_or_teacher(Settings(bundle_dir=student_bundle_copy), explicit=False)
+    chosen = servable_or_teacher(Settings(bundle_dir=student_bundle_copy), explicit=False)
     assert chosen.bundle_dir == teacher and "serves the teacher bundle" in capsys.readouterr().err
-    assert _servable_or_teacher(Settings(bundle_dir=student_bundle_copy), explicit=True).bundle_dir != teacher
+    assert servable_or_teacher(Settings(bundle_dir=student_bundle_copy), explicit=True).bundle_dir != teacher
 
 
 def _notes(app) -> dict:

