@@ -93,16 +93,6 @@ def read_newsburst(path: Path, seed: int = 0) -> Trace:
     raise ValueError(f'{path}: a newsburst trace has "counts" (with "bin_s") or "arrivals_s"')
 
 
-def azure_functions(path: Path) -> list[tuple[str, int]]:
-    """(HashFunction, invocations over the day) for every function of an Azure invocations file,
-    busiest first."""
-    header, rows = _azure_rows(path)
-    minutes = _minute_columns(header)
-    ident = header.index("HashFunction")
-    totals = [(row[ident], sum(int(row[i]) for i in minutes)) for row in rows]
-    return sorted(totals, key=lambda t: -t[1])
-
-
 def read_azure(path: Path, function: str | None = None, seed: int = 0) -> Trace:
     """One function's day from an Azure Functions 2019 invocations file (``invocations.csv`` of
     the small samples or ``100_inv.csv``); the busiest function unless ``function`` names a hash
