@@ -32,6 +32,7 @@ from functions.objects import FolderObjects, Objects, S3Objects
 from functions.pipeline import Pipeline
 from functions.runtime import pool
 from functions.runtime.bundle import BundleInfo, ensure_servable, read_bundle
+from functions.runtime.deadline import Deadline
 from functions.runtime.summarize import Summarizer
 from functions.stories.index import StoryIndex
 
@@ -91,6 +92,10 @@ class App:
     def bundle(self) -> BundleInfo:
         """The bundle's manifest and generation settings, read once per container."""
         return read_bundle(self.bundle_dir)
+
+    def deadline_of(self, context) -> Deadline:
+        """The invocation's deadline: Lambda's remaining time less the configured margin."""
+        return Deadline.of(context, self.settings.deadline_margin_s)
 
     def engine(self) -> tuple[Summarizer, pool.Checkout]:
         """The warm pool's model for this container's bundle (loads it on first use). The one way

@@ -18,11 +18,11 @@ from pydantic import ValidationError
 from functions.cache.key import ModelFingerprint, cache_key
 from functions.cache.store import CacheError, ResponseCache
 from functions.config import Settings
-from functions.deadline import NEVER, Deadline, DeadlineReached, within
 from functions.desk.feed import DeskFeed
 from functions.escalation.client import EndpointClient, EndpointLate, EndpointUnavailable
 from functions.notify import Notifier
 from functions.runtime.cascade import LOW_CONFIDENCE, needs_teacher
+from functions.runtime.deadline import NEVER, Deadline, DeadlineReached, within
 from functions.runtime.escalation_rule import RouteDecision
 from functions.runtime.extractive import lead
 from functions.runtime.grounding import Grounding
@@ -150,7 +150,7 @@ class Pipeline:
     # -- cache ------------------------------------------------------------------------------
     def _cache_bound(self, deadline: Deadline) -> Deadline:
         """The cache is an optimisation: one call of it may take at most cache_timeout_s."""
-        return Deadline(min(deadline.at, time.monotonic() + self.settings.cache_timeout_s))
+        return deadline.at_most(self.settings.cache_timeout_s)
 
     def _lookup(self, key: str, deadline: Deadline = NEVER) -> SummaryResult | None:
         try:

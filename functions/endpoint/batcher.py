@@ -16,6 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
+from functions.runtime.deadline import Deadline
 from functions.schemas import GenerationParameters, NewsItem
 
 
@@ -34,7 +35,7 @@ OnToken = Callable[[int], None]
 class Job:
     items: list[NewsItem]
     params: GenerationParameters
-    deadline: float  # time.monotonic() after which the answer is useless to the caller
+    deadline: Deadline  # after which the answer is useless to the caller
     on_token: OnToken | None = None  # a streaming request: generated alone, tokens as they come
     future: Future = field(default_factory=Future)
 
@@ -56,15 +57,14 @@ class DynamicBatcher:
         threading.Thread(target=self._loop, name="batcher", daemon=True).start()
 
     def submit(
-        self, items: list[NewsItem], params: GenerationParameters, deadline_s: float, on_token: OnToken | None = None
+        self, items: list[NewsItem], params: GenerationParameters, deadline: Deadline, on_token: OnToken | None = None
     ) -> Future:
         """A request of more than ``max_batch`` items runs as several jobs (one request of 64 used to
         become one batch of 64); the future holds all their results in order, and the largest batch."""
         chunks = [items[i : i + self.max_batch] for i in range(0, len(items), self.max_batch)]
         if self.jobs.maxsize and self.jobs.qsize() + len(chunks) > self.jobs.maxsize:
             raise Overloaded(f"{self.jobs.qsize()} requests already queued")
-        until = time.monotonic() + deadline_s
-        jobs = [Job(chunk, params, until, on_token) for chunk in chunks]
+        jobs = [Job(chunk, params, deadline, on_token) for chunk in chunks]
         for job in jobs:
             try:
                 self.jobs.put_nowait(job)
@@ -99,10 +99,9 @@ class DynamicBatcher:
     def _loop(self) -> None:
         while True:
             batch = self._collect()
-            now = time.monotonic()
             live = []
             for job in batch:
-                if job.deadline < now:
+                if job.deadline.passed:
                     job.future.set_exception(DeadlineExceeded("deadline passed while queued"))
                 else:
                     live.append(job)

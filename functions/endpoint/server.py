@@ -32,6 +32,7 @@ from starlette.routing import Route
 
 from functions.config import EndpointSettings
 from functions.endpoint.batcher import DeadlineExceeded, DynamicBatcher, OnToken, Overloaded
+from functions.runtime.deadline import Deadline
 from functions.runtime.escalation_rule import RouteDecision
 from functions.runtime.model import LocalModel, load_model
 from functions.runtime.snapstart import WARMUP_ARTICLE
@@ -168,12 +169,13 @@ def build_app(endpoint: Endpoint) -> Starlette:
             return _error(413, reason)
         if "text/event-stream" in request.headers.get("accept", ""):
             return _stream(req)
+        deadline = Deadline.after(settings.deadline_s)
         try:
-            future = endpoint.batcher.submit(req.items, req.parameters, settings.deadline_s)
+            future = endpoint.batcher.submit(req.items, req.parameters, deadline)
         except Overloaded as exc:
             return _error(429, f"overloaded: {exc}", {"Retry-After": "1"})
         try:
-            results, batch_size = await asyncio.wait_for(asyncio.wrap_future(future), settings.deadline_s)
+            results, batch_size = await asyncio.wait_for(asyncio.wrap_future(future), deadline.remaining())
         except (TimeoutError, DeadlineExceeded):
             return _error(504, f"no answer within {settings.deadline_s} s")
         except Exception as exc:
@@ -189,11 +191,12 @@ def build_app(endpoint: Endpoint) -> Starlette:
             return _error(400, "streaming takes exactly one item")
         loop, tokens = asyncio.get_running_loop(), asyncio.Queue()
         decode = endpoint.summarizer.model.tokenizer.decode
+        deadline = Deadline.after(settings.deadline_s)
         try:  # the same queue bound and deadline as JSON requests
             future: Future = endpoint.batcher.submit(
                 req.items,
                 req.parameters,
-                settings.deadline_s,
+                deadline,
                 lambda t: loop.call_soon_threadsafe(tokens.put_nowait, t),
             )
         except Overloaded as exc:
@@ -201,11 +204,10 @@ def build_app(endpoint: Endpoint) -> Starlette:
         done = asyncio.wrap_future(future)
 
         async def events():
-            until = loop.time() + settings.deadline_s
             while not (done.done() and tokens.empty()):
                 getter = asyncio.ensure_future(tokens.get())
                 finished, _ = await asyncio.wait(
-                    {getter, done}, timeout=max(0.0, until - loop.time()), return_when=asyncio.FIRST_COMPLETED
+                    {getter, done}, timeout=deadline.remaining(), return_when=asyncio.FIRST_COMPLETED
                 )
                 if getter in finished:
                     yield {"event": "token", "data": json.dumps({"text": decode([getter.result()])})}

@@ -7,7 +7,6 @@ open, nothing at all until ``reset_s`` has passed.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 import pybreaker
@@ -15,8 +14,8 @@ from pydantic import ValidationError
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_any, wait_random_exponential
 from tenacity.stop import stop_base
 
-from functions.deadline import NEVER, Deadline, DeadlineReached, within
 from functions.escalation.transport import EndpointError, EndpointRejected, TransientEndpointError, Transport
+from functions.runtime.deadline import NEVER, Deadline, DeadlineReached, within
 from functions.schemas import EndpointRequest, EndpointResponse, GenerationParameters, NewsItem
 
 
@@ -88,7 +87,7 @@ class EndpointClient:
         if timeout < MIN_ATTEMPT_S:
             raise TransientEndpointError("no time left before the invocation's deadline")
         try:  # bounded in total, not per read (see deadline.within)
-            raw = within(Deadline(time.monotonic() + timeout), self.transport.invoke, payload, timeout)
+            raw = within(Deadline.after(timeout), self.transport.invoke, payload, timeout)
         except DeadlineReached:
             raise TransientEndpointError(f"no complete answer within {timeout:.1f} s") from None
         try:

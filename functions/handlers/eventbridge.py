@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 from functions.app import App
-from functions.deadline import Deadline
 from functions.handlers.settle import dead_letter, settle
 from functions.parsing import BadInput, parse_item
 
@@ -13,7 +12,7 @@ DETAIL_TYPE = "NewsItemPublished"
 
 
 def handle(event: dict, context, app: App) -> dict:
-    deadline = Deadline.of(context, app.settings.deadline_margin_s)
+    deadline = app.deadline_of(context)
     detail = event.get("detail")
     try:
         item = parse_item(detail)

@@ -7,12 +7,10 @@ import base64
 import binascii
 import json
 import re
-import time
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 
 from functions.app import App
-from functions.deadline import Deadline
 from functions.parsing import BadInput, parse_item
 from functions.pipeline import ItemFailure
 
@@ -43,8 +41,7 @@ def build_resolver(app: App) -> APIGatewayHttpResolver:
             item = parse_item(_raw_body(api.current_event.raw_event))
         except BadInput as exc:
             return _json(exc.status, {"error": exc.reason})
-        lambda_deadline = Deadline.of(api.lambda_context, app.settings.deadline_margin_s)
-        deadline = Deadline(min(lambda_deadline.at, time.monotonic() + app.settings.api_sync_budget_s))
+        deadline = app.deadline_of(api.lambda_context).at_most(app.settings.api_sync_budget_s)
         (outcome,) = app.pipeline.run([item], deadline)
         if isinstance(outcome, ItemFailure) and outcome.late:  # finished later, by the queue's trigger
             app.handoff.put(item)

@@ -8,7 +8,6 @@ from aws_lambda_powertools.utilities.parser.models import S3RecordModel
 from pydantic import ValidationError
 
 from functions.app import App
-from functions.deadline import Deadline
 from functions.handlers.settle import dead_letter, settle
 from functions.ingest import ObjectMissing
 from functions.parsing import BadInput, parse_item
@@ -31,7 +30,7 @@ def _records(event: dict, app: App, report: list) -> list[S3RecordModel]:
 
 
 def handle(event: dict, context, app: App) -> dict:
-    deadline = Deadline.of(context, app.settings.deadline_margin_s)
+    deadline = app.deadline_of(context)
     items: list[NewsItem] = []
     payloads: dict[str, str] = {}
     report: list[dict] = []

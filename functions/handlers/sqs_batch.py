@@ -11,7 +11,6 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from functions.app import App
-from functions.deadline import Deadline
 from functions.handlers.settle import dead_letter
 from functions.parsing import BadInput, parse_item
 from functions.pipeline import ItemFailure
@@ -26,7 +25,7 @@ def _addressable(record: object) -> bool:
 
 
 def handle(event: dict, context, app: App) -> dict:
-    deadline = Deadline.of(context, app.settings.deadline_margin_s)
+    deadline = app.deadline_of(context)
     outcomes: dict[str, object] = {}
     valid = []
     records = event.get("Records", [])

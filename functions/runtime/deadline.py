@@ -1,4 +1,5 @@
-"""One deadline per invocation, from Lambda's remaining time less a safety margin.
+"""One deadline per invocation, from Lambda's remaining time less a safety margin (or, on the
+GPU endpoint, per request from its own limit): the one type for "time is up at".
 
 Every remote call and every wait in an invocation fits inside it, so an item that cannot
 finish in time ends as its own outcome (the fallback, or a failure for that record alone)
@@ -33,6 +34,18 @@ class Deadline:
         if remaining is None:
             return NEVER
         return cls(time.monotonic() + remaining() / 1000 - margin_s)
+
+    @classmethod
+    def after(cls, seconds: float) -> Deadline:
+        return cls(time.monotonic() + seconds)
+
+    def at_most(self, seconds: float) -> Deadline:
+        """This deadline, or ``seconds`` from now when that comes first (a call's own budget)."""
+        return Deadline(min(self.at, time.monotonic() + seconds))
+
+    @property
+    def passed(self) -> bool:
+        return time.monotonic() >= self.at
 
     def remaining(self) -> float:
         return max(0.0, self.at - time.monotonic())
