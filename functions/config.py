@@ -16,6 +16,8 @@ from functions.runtime.bundle import STUDENT_DIR
 from functions.runtime.grounding import DEFAULT_GROUNDING, Grounding
 from functions.runtime.prompt import DEFAULT_FORMAT, Format
 
+FlaggedPolicy = Literal["deliver", "fallback", "escalate"]  # its meaning: functions/pipeline/route.py
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSBURST_", frozen=True)
@@ -69,7 +71,7 @@ class Settings(BaseSettings):
     # escalate (the cascade: flagged, degenerate or low-confidence local summaries are re-done
     # by the escalation endpoint)
     grounding: Grounding = DEFAULT_GROUNDING
-    flagged_policy: Literal["deliver", "fallback", "escalate"] = "deliver"
+    flagged_policy: FlaggedPolicy = "deliver"
     # the summary format an item gets when it does not ask: brief (one sentence) or highlights (about three)
     format: Format = DEFAULT_FORMAT
 

@@ -131,7 +131,8 @@ class SummaryResult(BaseModel):
     format: Format | None = None  # what was asked for (None: an old cache entry, or a fallback's lead)
     cache_hit: bool = False
     escalated: bool = False
-    escalation_reason: str | None = None  # "over_budget" | "low_confidence" (the cascade)
+    # over_budget, or the cascade's reason: flagged, degenerate, low_confidence (runtime/cascade.py)
+    escalation_reason: str | None = None
     fallback: bool = False  # an extractive lead summary stands in for the model's
     tokens_in: int = 0
     tokens_out: int = 0

@@ -76,7 +76,8 @@ def measure_profile(
         bar.update()
     bar.close()
     hit = round(statistics.median(hit_s), 4)
-    return ServiceProfile(init_s, service_s, tokens_in, batch, hit, tokens_out=tokens_out, source=str(bundle))
+    return ServiceProfile(init_s, service_s, tokens_in, batch_s_per_item=batch, hit_s=hit, tokens_out=tokens_out,
+                          source=str(bundle))  # fmt: skip
 
 
 def _ok(answer: dict) -> dict:

@@ -40,7 +40,7 @@ from starlette.staticfiles import StaticFiles
 
 from functions.app import App
 from functions.desk.verdicts import MAX_VERDICT_BYTES, REASONS, VerdictIn, judge
-from functions.pipeline import OVER_BUDGET
+from functions.runtime.cascade import OVER_BUDGET
 from functions.runtime.prompt import FORMATS
 from functions.schemas import (
     MAX_REQUEST_BYTES,

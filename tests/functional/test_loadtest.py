@@ -51,9 +51,10 @@ def test_the_profile_measures_through_the_entry_point_and_the_planner_reads_it(t
 
     profile = measure_profile(tiny_export[0] / "student", n_articles=2, cold_runs=1, threads=(1,), batch_sizes=(1, 2))
     assert len(profile.init_s) == 1 and profile.init_s[0] > 0
-    assert len(profile.service_s[1]) == len(profile.tokens_in) == 2 and min(profile.tokens_in) > 0
+    assert len(profile.service_s[1]) == len(profile.tokens_in) == len(profile.tokens_out) == 2
+    assert min(profile.tokens_in) > 0 and min(profile.tokens_out) > 0 and profile.mean_tokens_out > 0
     assert set(profile.batch_s_per_item) == {1, 2}
     assert profile.hit_s < min(profile.service_s[1])  # a cache hit skips the model
     path = tmp_path / "profile.json"
     path.write_text(json.dumps(profile.to_json()))
-    assert ServiceProfile.read(path).service_s == profile.service_s
+    assert ServiceProfile.read(path).to_json() == profile.to_json()  # every measured field round-trips

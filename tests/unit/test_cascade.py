@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from functions.runtime.cascade import needs_teacher
+from functions.runtime.cascade import cascade_reason, needs_teacher
 from functions.runtime.escalation_rule import decide
 from functions.runtime.guard import GuardReport
 from functions.runtime.kv_generate import Generation
@@ -25,6 +25,14 @@ def test_flagged_degenerate_and_unsure_summaries_go_to_the_teacher():
     assert not needs_teacher(_summary([-1.5, -2.5]), threshold=None)  # no calibrated threshold
     assert needs_teacher(_summary([-0.1], claims=["Sydney"]), threshold=None)
     assert needs_teacher(_summary([-0.1], degenerate="repetition"), threshold=-5.0)
+
+
+def test_each_cascaded_summary_says_why():
+    """A flagged or looping summary is not 'low confidence': the result and the metrics say which."""
+    assert cascade_reason(_summary([-0.1], claims=["Sydney"]), threshold=-1.0) == "flagged"
+    assert cascade_reason(_summary([-3.0], claims=["Sydney"], degenerate="repetition"), -1.0) == "degenerate"
+    assert cascade_reason(_summary([-3.0]), threshold=-1.0) == "low_confidence"
+    assert cascade_reason(_summary([-0.1]), threshold=-1.0) is None
 
 
 def test_the_gate_refuses_a_student_below_the_floor():

@@ -1,0 +1,119 @@
+"""The response cache's protocol for one invocation: look up, claim, wait on another invocation's
+claim, then store the answer or release the claim. A claim taken inside ``claims()`` is released
+on every path (settled, left unsettled, or an exception). The cache only saves work: a failed or
+slow call is counted and logged, never a failed summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from aws_lambda_powertools.metrics import MetricUnit
+from pydantic import ValidationError
+
+from functions.cache.store import CacheError, ResponseCache
+from functions.config import Settings
+from functions.pipeline.outcome import LogSink, MetricSink, Outcome, elapsed_ms
+from functions.runtime.deadline import NEVER, Deadline, DeadlineReached, within
+from functions.schemas import NewsItem, SummaryResult, Timings
+
+
+@dataclass
+class CacheSteps:
+    cache: ResponseCache
+    settings: Settings
+    metrics: MetricSink
+    logger: LogSink
+    failures: int = 0  # cache calls that failed in this container
+
+    def bound(self, deadline: Deadline) -> Deadline:
+        """One call of the cache (or the story index beside it) takes at most cache_timeout_s."""
+        return deadline.at_most(self.settings.cache_timeout_s)
+
+    def lookup(self, key: str, deadline: Deadline = NEVER) -> SummaryResult | None:
+        try:
+            return self._as_result("get", key, within(self.bound(deadline), self.cache.get, key))
+        except (CacheError, DeadlineReached) as exc:  # a broken or slow cache must not stop summaries
+            self.failed("get", key, exc)
+            return None
+
+    def hit(self, cached: SummaryResult, item: NewsItem, start: float) -> SummaryResult:
+        self.metrics.add_metric("CacheHit", MetricUnit.Count, 1)
+        update = {"id": item.id, "cache_hit": True, "route": "cache", "timings": Timings(total_ms=elapsed_ms(start))}
+        return cached.model_copy(update=update)
+
+    def wait(self, key: str, deadline: Deadline) -> SummaryResult | None:
+        """Another invocation's answer for a key it claimed; None when it did not come in time."""
+        try:
+            timeout = deadline.cap(self.settings.claim_wait_s)
+            found = within(deadline, self.cache.wait, key, timeout, self.settings.claim_poll_s)
+            return self._as_result("wait", key, found)
+        except (CacheError, DeadlineReached) as exc:  # hand the item back rather than fail the batch
+            self.failed("wait", key, exc)
+            return None
+
+    @contextmanager
+    def claims(self, grace: Deadline) -> Iterator[Claims]:
+        held = Claims(self, grace)
+        try:
+            yield held
+        finally:  # whatever went wrong, no claim may outlive this invocation
+            for key in sorted(held.keys):
+                self._release(key, grace)
+
+    def store(self, key: str, outcome: Outcome, deadline: Deadline) -> Outcome:
+        if not isinstance(outcome, SummaryResult) or outcome.fallback:
+            self._release(key, deadline)  # not the model's answer: let a retry claim again
+            return outcome
+        try:
+            within(self.bound(deadline), self.cache.put, key, outcome.model_dump(mode="json"))
+        except (CacheError, DeadlineReached) as exc:
+            self.failed("put", key, exc)
+        return outcome
+
+    def failed(self, op: str, key: str, exc: Exception) -> None:
+        self.failures += 1
+        self.logger.warning("cache %s failed", op, extra={"cache_key": key[:16], "error": str(exc)})
+        self.metrics.add_metric("CacheError", MetricUnit.Count, 1)
+
+    def _release(self, key: str, deadline: Deadline) -> None:
+        try:
+            within(self.bound(deadline), self.cache.release, key)
+        except (CacheError, DeadlineReached) as exc:
+            self.failed("release", key, exc)
+
+    def _as_result(self, op: str, key: str, value: dict | None) -> SummaryResult | None:
+        """A cached entry as a SummaryResult, validated once; an entry of another shape is a miss."""
+        if value is None:
+            return None
+        try:
+            return SummaryResult.model_validate(value)
+        except ValidationError:
+            self.failed(op, key, CacheError(f"cache entry {key[:12]} is not a summary"))
+            return None
+
+
+@dataclass
+class Claims:
+    """The keys this invocation holds: each is settled (stored or released) or released at exit."""
+
+    steps: CacheSteps
+    grace: Deadline
+    keys: set[str] = field(default_factory=set)
+
+    def take(self, key: str, deadline: Deadline) -> bool:
+        """True: this invocation runs the model for ``key``; False: another one holds it."""
+        try:
+            ours = within(self.steps.bound(deadline), self.steps.cache.claim, key, self.steps.settings.claim_ttl_s)
+        except (CacheError, DeadlineReached) as exc:
+            self.steps.failed("claim", key, exc)
+            ours = True  # no dedup without a cache, but the item is still summarized
+        if ours:
+            self.keys.add(key)
+        return ours
+
+    def settle(self, key: str, outcome: Outcome) -> Outcome:
+        self.keys.discard(key)
+        return self.steps.store(key, outcome, self.grace)
