@@ -49,8 +49,7 @@ from functions.runtime.guard import check  # noqa: E402
 from functions.stories.minhash import signature, similarity  # noqa: E402
 from functions.tables import emit  # noqa: E402
 from ops.articles import jsonl_items  # noqa: E402
-from ops.fleet import container_env  # noqa: E402
-from ops.loadtest import Fleet  # noqa: E402
+from ops.fleet import ContainerFleet, container_env  # noqa: E402
 from ops.local_aws import moto_server  # noqa: E402
 from ops.traces import read_newsburst  # noqa: E402
 
@@ -160,7 +159,7 @@ def run_mode(burst: list[dict], stories: bool, bundle: Path, containers: int, aw
     work = ROOT / "build" / "bench" / f"stories-{bucket}"
     env = container_env(bundle, work, allow_ungated=True) | aws
     env |= {"NEWSBURST_CACHE_BUCKET": bucket, "NEWSBURST_STORIES": str(stories).lower(), "NEWSBURST_BATCH": "false"}
-    fleet = Fleet(env, containers, 120.0, work / "containers.log")
+    fleet = ContainerFleet(env, containers, 120.0, work / "containers.log")
     bar = tqdm(total=len(burst), desc=f"stories {'on' if stories else 'off'}", unit="item", file=sys.stderr)
     lock, failures = threading.Lock(), []
     start = time.monotonic()

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,3 +98,81 @@ def container_env(
     if endpoint_url:
         env["NEWSBURST_ENDPOINT_URL"] = endpoint_url
     return env
+
+
+EXPIRY_BACKSTOP_S = 30.0  # a container left alone by a crashed load test still exits
+
+
+class ContainerFleet:
+    """Real container processes up to a limit, as Lambda scales: idle containers are reused most
+    recently used first; the fleet stops one idle past the expiry."""
+
+    def __init__(self, env: dict[str, str], limit: int, idle_expiry_s: float, log: Path) -> None:
+        self.env, self.limit, self.expiry, self.log = env, limit, idle_expiry_s, log
+        self.idle: list[Container] = []
+        self.count = 0  # live or starting
+        self.cond = threading.Condition()
+        self.cold_starts = 0
+        self.expired = 0
+        self.peak = 0
+        self.init_s: list[float] = []
+        self.started: list[Container] = []  # every container, busy or not, so close() can end them all
+        self.closed = False
+
+    def acquire(self) -> tuple[Container, bool, bool]:
+        """(container, cold, throttled)."""
+        throttled = False
+        with self.cond:
+            while True:
+                if self.closed:
+                    raise RuntimeError("the load test's time bound passed")
+                self._reap()
+                if self.idle:
+                    return self.idle.pop(), False, throttled
+                if self.count < self.limit:
+                    self.count += 1
+                    self.peak = max(self.peak, self.count)
+                    break
+                throttled = True
+                self.cond.wait(timeout=1.0)
+        try:
+            box = Container.start(self.env, self.expiry + EXPIRY_BACKSTOP_S, self.log)
+        except Exception:
+            with self.cond:
+                self.count -= 1
+                self.cond.notify()
+            raise
+        with self.cond:
+            self.cold_starts += 1
+            self.init_s.append(box.init_s)
+            self.started.append(box)
+        return box, True, throttled
+
+    def release(self, box: Container) -> None:
+        with self.cond:
+            if box.alive():
+                self.idle.append(box)
+            else:
+                self.count -= 1
+            self.cond.notify()
+
+    def _reap(self) -> None:
+        now = time.monotonic()
+        for box in [b for b in self.idle if now - b.last_used > self.expiry or not b.alive()]:
+            self.idle.remove(box)
+            box.stop()
+            self.count -= 1
+            self.expired += 1
+
+    def close(self) -> None:
+        """End every container: idle ones stop, busy ones (past the time bound) are killed, so a
+        thread blocked on one's answer reads end-of-file and returns."""
+        with self.cond:
+            self.closed = True
+            for box in self.idle:
+                box.stop()
+            self.idle.clear()
+            for box in self.started:
+                if box.alive():
+                    box.proc.kill()
+            self.cond.notify_all()

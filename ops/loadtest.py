@@ -24,11 +24,10 @@ from tqdm import tqdm
 
 from functions.local_invoke import eventbridge_event
 from ops.articles import news_items
-from ops.fleet import Container, container_env
+from ops.fleet import ContainerFleet, container_env
 from ops.traces import Trace
 
 ASYNC_RETRIES = 2  # Lambda's default for asynchronous invocations
-EXPIRY_BACKSTOP_S = 30.0  # a container left alone by a crashed load test still exits
 
 
 @dataclass(frozen=True)
@@ -48,80 +47,6 @@ class LoadtestInputs:
     grace_s: float = 120.0  # after the last arrival, how long requests in flight may still finish
 
 
-class Fleet:
-    """Idle containers are reused most recently used first; the fleet stops one idle past the expiry."""
-
-    def __init__(self, env: dict[str, str], limit: int, idle_expiry_s: float, log: Path) -> None:
-        self.env, self.limit, self.expiry, self.log = env, limit, idle_expiry_s, log
-        self.idle: list[Container] = []
-        self.count = 0  # live or starting
-        self.cond = threading.Condition()
-        self.cold_starts = 0
-        self.expired = 0
-        self.peak = 0
-        self.init_s: list[float] = []
-        self.started: list[Container] = []  # every container, busy or not, so close() can end them all
-        self.closed = False
-
-    def acquire(self) -> tuple[Container, bool, bool]:
-        """(container, cold, throttled)."""
-        throttled = False
-        with self.cond:
-            while True:
-                if self.closed:
-                    raise RuntimeError("the load test's time bound passed")
-                self._reap()
-                if self.idle:
-                    return self.idle.pop(), False, throttled
-                if self.count < self.limit:
-                    self.count += 1
-                    self.peak = max(self.peak, self.count)
-                    break
-                throttled = True
-                self.cond.wait(timeout=1.0)
-        try:
-            box = Container.start(self.env, self.expiry + EXPIRY_BACKSTOP_S, self.log)
-        except Exception:
-            with self.cond:
-                self.count -= 1
-                self.cond.notify()
-            raise
-        with self.cond:
-            self.cold_starts += 1
-            self.init_s.append(box.init_s)
-            self.started.append(box)
-        return box, True, throttled
-
-    def release(self, box: Container) -> None:
-        with self.cond:
-            if box.alive():
-                self.idle.append(box)
-            else:
-                self.count -= 1
-            self.cond.notify()
-
-    def _reap(self) -> None:
-        now = time.monotonic()
-        for box in [b for b in self.idle if now - b.last_used > self.expiry or not b.alive()]:
-            self.idle.remove(box)
-            box.stop()
-            self.count -= 1
-            self.expired += 1
-
-    def close(self) -> None:
-        """End every container: idle ones stop, busy ones (past the time bound) are killed, so a
-        thread blocked on one's answer reads end-of-file and returns."""
-        with self.cond:
-            self.closed = True
-            for box in self.idle:
-                box.stop()
-            self.idle.clear()
-            for box in self.started:
-                if box.alive():
-                    box.proc.kill()
-            self.cond.notify_all()
-
-
 def loadtest(inputs: LoadtestInputs, progress: bool = True) -> dict:
     arrivals = inputs.trace.arrivals[inputs.trace.arrivals < inputs.max_seconds][: inputs.max_requests]
     items = news_items(len(arrivals), inputs.repeat, inputs.articles, inputs.seed)
@@ -138,7 +63,7 @@ def _replay(
     inputs: LoadtestInputs, arrivals: np.ndarray, items: list[dict], work: Path, url: str | None, progress: bool
 ) -> dict:
     env = container_env(inputs.bundle, work, inputs.threads, url, inputs.allow_ungated)
-    fleet = Fleet(env, inputs.max_containers, inputs.idle_expiry_s, work / "containers.log")
+    fleet = ContainerFleet(env, inputs.max_containers, inputs.idle_expiry_s, work / "containers.log")
     outcomes: list[dict] = []
     lock = threading.Lock()
     bar = tqdm(total=len(arrivals), desc="loadtest", unit="req", disable=not progress)
@@ -184,7 +109,7 @@ def _replay(
     return summarize(outcomes, len(arrivals), fleet, time.monotonic() - start, errors, work)
 
 
-def summarize(outcomes: list[dict], sent: int, fleet: Fleet, wall_s: float, errors: list, work: Path) -> dict:
+def summarize(outcomes: list[dict], sent: int, fleet: ContainerFleet, wall_s: float, errors: list, work: Path) -> dict:
     latencies = np.array([o["latency_s"] for o in outcomes]) * 1000
     status = Counter(o["status"] for o in outcomes)
     dead_letters = len(list((work / "dead-letter").glob("*"))) if (work / "dead-letter").exists() else 0

@@ -64,7 +64,9 @@ class SimResult:
         return self.environment_s / self.duration_s if self.duration_s else 0.0
 
 
-class Fleet:
+class SimulatedFleet:
+    """The simulated Lambda environments of one function (simpy processes), not real containers."""
+
     def __init__(
         self,
         sim: simpy.Environment,
@@ -250,7 +252,7 @@ def simulate(
 ) -> SimResult:
     """Serve every arrival of the trace; the run ends when the last invocation has finished."""
     sim = simpy.Environment()
-    fleet = Fleet(sim, strategy, profile, memory_mb, limit, hit_rate, batch, seed)
+    fleet = SimulatedFleet(sim, strategy, profile, memory_mb, limit, hit_rate, batch, seed)
     if isinstance(strategy, Provisioned):
         fleet.set_provisioned(strategy.n)
     elif isinstance(strategy, TargetTracking):

@@ -16,12 +16,12 @@ import numpy as np
 from functions.runtime.kv_generate import Generation
 from functions.runtime.summarize import Summarizer
 
-Engine = Callable[[], Summarizer]  # the container's own way to its pooled model (bundle folder or S3 URI)
+LoadModel = Callable[[], Summarizer]  # the container's own way to its pooled model (bundle folder or S3 URI)
 
 WARMUP_ARTICLE = "The council met on Monday and approved the new budget for the city's parks."
 
 
-def before_snapshot(engine: Engine) -> Generation:
+def before_snapshot(engine: LoadModel) -> Generation:
     """Load the pooled model through the same path the handler uses (so a bundle URI is fetched
     first) and run one short generation so the snapshot holds warm kernels."""
     return engine()(WARMUP_ARTICLE, max_new_tokens=4).generation
@@ -34,7 +34,7 @@ def after_restore() -> None:
     np.random.seed(seed % 2**32)
 
 
-def register(engine: Engine) -> bool:
+def register(engine: LoadModel) -> bool:
     """Register both hooks when running under SnapStart; returns whether it did."""
     if importlib.util.find_spec("snapshot_restore_py") is None:
         return False
