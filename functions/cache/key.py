@@ -51,3 +51,9 @@ def cache_key(
         ensure_ascii=False,
     )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def stand_in_key(key: str) -> str:
+    """Where a key's last stand-in answer (a lead fallback) is kept for ``GET /summaries/{key}``:
+    beside the cache entry, never read as one (a stand-in is not the model's answer)."""
+    return f"{key}-stand-in"

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
+from functions.cache.key import stand_in_key
 from functions.cache.store import CacheError, ResponseCache
 from functions.config import Settings
 from functions.pipeline.outcome import LogSink, MetricSink, Outcome, elapsed_ms
@@ -64,14 +65,23 @@ class CacheSteps:
                 self._release(key, grace)
 
     def store(self, key: str, outcome: Outcome, deadline: Deadline) -> Outcome:
-        if not isinstance(outcome, SummaryResult) or outcome.fallback:
-            self._release(key, deadline)  # not the model's answer: let a retry claim again
+        """The model's answer under its key; a stand-in beside it (``stand_in_key``), so that a
+        client polling a 202's location gets the lead it was given instead of 404 for ever."""
+        if not isinstance(outcome, SummaryResult):
+            self._release(key, deadline)  # no answer: let a retry claim again
             return outcome
+        if outcome.fallback:
+            self._release(key, deadline)  # not the model's answer: a retry may claim and do better
+            key = stand_in_key(key)
         try:
             within(self.bound(deadline), self.cache.put, key, outcome.model_dump(mode="json"))
         except (CacheError, DeadlineReached) as exc:
             self.failed("put", key, exc)
         return outcome
+
+    def answer(self, key: str) -> SummaryResult | None:
+        """What ``GET /summaries/{key}`` serves: the model's answer, else the last stand-in."""
+        return self.lookup(key) or self.lookup(stand_in_key(key))
 
     def failed(self, op: str, key: str, exc: Exception) -> None:
         self.failures += 1

@@ -66,8 +66,9 @@ class Pipeline:
         return cache_key(self.fingerprint, item.body, item.grounding, self.settings.flagged_policy, item.format)
 
     def lookup(self, key: str) -> SummaryResult | None:
-        """A cached summary by key (``GET /summaries/{key}``); None when absent or unreadable."""
-        return self.caching.lookup(key)
+        """A summary by key for ``GET /summaries/{key}`` (the model's, else the lead it stood in
+        with); None when absent or unreadable."""
+        return self.caching.answer(key)
 
     def run(self, items: Sequence[NewsItem], deadline: Deadline = NEVER) -> list[Outcome]:
         """``deadline``: every remote call and wait ends by then; what cannot is its item's own outcome."""

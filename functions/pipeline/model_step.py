@@ -50,17 +50,20 @@ class ModelStep:
         summarizer, checkout = self.engine()
         load_s = checkout.model.load_seconds if checkout.cold else None
         bodies, modes, formats = [i.body for i in items], [i.grounding for i in items], [i.format for i in items]
+        stop_at = deadline.at  # generation stops there: what finished is delivered, the rest handed back
         done = (
-            summarizer.batch(bodies, grounding=modes, fmt=formats)
+            summarizer.batch(bodies, grounding=modes, fmt=formats, stop_at=stop_at)
             if self.settings.batch
-            else [self._one(summarizer, b, m, f) for b, m, f in zip(bodies, modes, formats, strict=True)]
+            else [self._one(summarizer, b, m, f, stop_at) for b, m, f in zip(bodies, modes, formats, strict=True)]
         )
         version = summarizer.model.manifest.version
         threshold = summarizer.model.manifest.confidence_threshold
         out: list[Outcome | None] = [None] * len(items)
         reasons: dict[int, str] = {i: OVER_BUDGET for i, d in enumerate(done) if isinstance(d, RouteDecision)}
         for i, d in enumerate(done):
-            if isinstance(d, Summary):
+            if isinstance(d, Summary) and d.generation.stop_reason == "deadline":
+                out[i] = ItemFailure(items[i].id, "deadline reached during generation", retryable=True, late=True)
+            elif isinstance(d, Summary):
                 verdict = judge(d, self.settings.flagged_policy, threshold)
                 if verdict.cascade:
                     reasons[i] = verdict.cascade
@@ -77,9 +80,11 @@ class ModelStep:
         return out  # type: ignore[return-value]
 
     @staticmethod
-    def _one(summarizer: Summarizer, body: str, grounding: Grounding, fmt: Format) -> Summary | RouteDecision:
+    def _one(
+        summarizer: Summarizer, body: str, grounding: Grounding, fmt: Format, stop_at: float
+    ) -> Summary | RouteDecision:
         try:
-            return summarizer(body, grounding=grounding, fmt=fmt)
+            return summarizer(body, grounding=grounding, fmt=fmt, stop_at=stop_at)
         except NeedsEscalation as exc:
             return exc.decision
 

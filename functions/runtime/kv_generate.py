@@ -7,6 +7,7 @@ the graph itself comes from onnxruntime-genai's builder (fused GroupQueryAttenti
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,7 +32,8 @@ class Generation:
     prompt_tokens: int
     prefill_seconds: float
     decode_seconds: float
-    stop_reason: str  # "eos", "stop" (stop_when: a stop string; the Summarizer marks loops "loop") or "length"
+    # "eos", "stop" (stop_when: a stop string; the Summarizer marks loops "loop"), "length" or "deadline"
+    stop_reason: str
     # log-probability of each chosen token (and of the closing EOS) under the model's own, unconstrained
     # distribution: the cascade's confidence signal, and what distillation targets are scored by
     token_logprobs: list[float] = field(default_factory=list)
@@ -125,11 +127,12 @@ class KVCacheDecoder:
         stop_when: Callable[[list[int]], bool] | None = None,
         constraint: Constraint | None = None,
         record_topk: int = 0,
+        stop_at: float = math.inf,
     ) -> Generation:
         """One prompt: prefill once, then decode one token per step through the KV cache."""
         rules = [constraint] if constraint else None
         return self.generate_batch(
-            [prompt_ids], max_new_tokens, stop_ids, sampling, on_token, stop_when, rules, record_topk
+            [prompt_ids], max_new_tokens, stop_ids, sampling, on_token, stop_when, rules, record_topk, stop_at
         )[0]
 
     def generate_batch(
@@ -142,15 +145,18 @@ class KVCacheDecoder:
         stop_when: Callable[[list[int]], bool] | None = None,
         constraints: Sequence[Constraint | None] | None = None,
         record_topk: int = 0,
+        stop_at: float = math.inf,
     ) -> list[Generation]:
         """Several prompts decoded as one batch (each prefilled alone); finished rows leave the batch.
 
         ``on_token`` streams the first row's tokens as they are chosen; ``stop_when(tokens)``
         ends a row early (stop strings); ``constraints[row]`` masks that row's choices (grounding);
-        ``record_topk`` keeps each step's top-k log-probabilities (distillation targets).
+        ``record_topk`` keeps each step's top-k log-probabilities (distillation targets);
+        ``stop_at`` (time.monotonic()) ends every unfinished row with stop reason "deadline".
         """
-        if max_new_tokens <= 0:
-            return [Generation([], len(p), 0.0, 0.0, "length") for p in prompts]
+        if max_new_tokens <= 0 or time.monotonic() >= stop_at:
+            reason = "length" if max_new_tokens <= 0 else "deadline"
+            return [Generation([], len(p), 0.0, 0.0, reason) for p in prompts]
         rng = np.random.default_rng(sampling.seed)
         n = len(prompts)
         start = time.perf_counter()
@@ -187,6 +193,10 @@ class KVCacheDecoder:
                 elif len(tokens[row]) < max_new_tokens:
                     keep.append(pos)
             if not keep:
+                break
+            if time.monotonic() >= stop_at:  # the caller's deadline: what is unfinished stays so
+                for pos in keep:
+                    reasons[active[pos]] = "deadline"
                 break
             if len(keep) < len(active):  # a row has left: the cache says where the others are now
                 active = [active[pos] for pos in cache.keep(keep)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -81,7 +82,9 @@ class Summarizer:
         stop_strings: Sequence[str] = (),
         grounding: Grounding | None = None,
         fmt: Format | None = None,
+        stop_at: float = math.inf,
     ) -> Summary:
+        """``stop_at`` (time.monotonic()): generation ends there, stop reason "deadline"."""
         ids, decision = self.decide(article, max_new_tokens, fmt)
         if decision.route == "escalate":
             raise NeedsEscalation(decision)
@@ -93,6 +96,7 @@ class Summarizer:
             on_token,
             self._stopper(stop_strings),
             self._deferred(article, grounding),
+            stop_at=stop_at,
         )
         return self._finish(article, gen, decision, stop_strings)
 
@@ -120,6 +124,7 @@ class Summarizer:
         max_new_tokens: int | None = None,
         grounding: Grounding | Sequence[Grounding | None] | None = None,
         fmt: Format | Sequence[Format | None] | None = None,
+        stop_at: float = math.inf,
     ) -> list[Summary | RouteDecision]:
         """Summarize the articles that fit in one batched generation; the rest come back as
         their ``escalate`` decision, in input order. ``grounding`` and ``fmt``: one for all, or
@@ -137,6 +142,7 @@ class Summarizer:
                 sampling or self.sampling,
                 stop_when=self._stopper(stop_strings),
                 constraints=[self._deferred(articles[i], modes[i]) for i in local],
+                stop_at=stop_at,
             )
             for i, gen in zip(local, gens, strict=True):
                 out[i] = self._finish(articles[i], gen, routed[i][1], stop_strings)

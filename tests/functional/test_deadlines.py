@@ -113,3 +113,40 @@ def test_the_api_answers_202_with_a_location_and_the_poll_finds_the_summary_late
     assert worker.pipeline.key_for(parse_item(queued.read_bytes())) == location.rsplit("/", 1)[1]
     bad = router.handler(http_event("", path="/summaries/not-a-key", method="GET"), LocalContext())
     assert bad["statusCode"] == 400
+
+
+def test_a_202_whose_item_ends_as_a_lead_is_answered_by_the_poll(make_app):
+    """The handed-off item finds the endpoint gone: its lead stands in, and the poll gets it
+    (marked fallback) instead of 404 for ever."""
+    from functions.parsing import parse_item
+    from tests.factories import http_event
+    from tests.stand_ins import teacher
+
+    with teacher(delay_first_s=30) as (url, _):
+        app = make_app(endpoint_url=url, api_sync_budget_s=2.0)
+        resp = router.handler(http_event(json.dumps(long_item())), LocalContext(timeout_s=30))
+    assert resp["statusCode"] == 202
+    (queued,) = app.settings.handoff_dir.glob("*.json")
+    make_app(endpoint_url=url, endpoint_attempts=1, cache_dir=app.settings.cache_dir)  # the server is down now
+    assert router.handler(sqs_event([queued.read_text()]), LocalContext())["batchItemFailures"] == []
+    found = router.handler(http_event("", path=resp["headers"]["Location"], method="GET"), LocalContext())
+    body = json.loads(found["body"])
+    assert found["statusCode"] == 200 and body["fallback"] and body["route"] == "fallback"
+    assert body["summary"] and body["summary"] in " ".join(parse_item(queued.read_bytes()).body.split())
+
+
+def test_local_generation_stops_at_the_deadline_and_hands_the_unfinished_back(make_app):
+    from functions.pipeline import ItemFailure
+    from functions.runtime.deadline import NEVER, Deadline
+    from functions.schemas import NewsItem, SummaryResult
+
+    app = make_app()
+    summarizer, _ = app.engine()
+    body = news_item()["body"]
+    stop_at = time.monotonic() + 0.05
+    cut = summarizer(body, max_new_tokens=64, on_token=lambda _: time.sleep(0.03), stop_at=stop_at, grounding="off")
+    assert cut.generation.stop_reason == "deadline" and 1 <= len(cut.generation.token_ids) <= 3
+    items = [NewsItem.model_validate(news_item(id=f"n{i}")).settled(app.settings) for i in range(3)]
+    late = app.pipeline.model.run(items, time.perf_counter(), Deadline.after(-0.01))
+    assert all(isinstance(o, ItemFailure) and o.late and o.retryable for o in late)  # retried, never half a summary
+    assert all(isinstance(o, SummaryResult) for o in app.pipeline.model.run(items, time.perf_counter(), NEVER))

@@ -68,14 +68,17 @@ def test_a_settled_answer_is_stored_and_an_unsettled_claim_released(tmp_path):
         assert claims.take("abandoned", NEVER)  # released at exit
 
 
-def test_a_fallback_is_never_cached_and_its_claim_is_released(tmp_path):
+def test_a_fallback_is_never_cached_but_answers_the_poll_and_its_claim_is_released(tmp_path):
     steps = _steps(tmp_path)
     with steps.claims(NEVER) as claims:
         claims.take("k", NEVER)
         claims.settle("k", _result(fallback=True, route="fallback"))
-    assert steps.lookup("k") is None
+    assert steps.lookup("k") is None  # never served as a cache hit
+    assert steps.answer("k").fallback  # GET /summaries/{key} gets the lead it was given
     with _steps(tmp_path).claims(NEVER) as claims:
         assert claims.take("k", NEVER)
+        claims.settle("k", _result())  # a retry that did better
+    assert not steps.answer("k").fallback
 
 
 def test_an_unreadable_cache_entry_is_a_miss_and_counted(tmp_path):
