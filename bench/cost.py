@@ -120,7 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     args = parser.parse_args(argv)
     prices = Prices.from_args(args)
-    profile = ServiceProfile.read(args.profile)
+    try:
+        profile = ServiceProfile.read(args.profile)
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
     gpu = _read(args.gpu_bench, "python bench/gpu_endpoint.py")
     stories = _read(args.stories_bench, "python bench/stories.py")
     api = ApiPrice(args.api_input_per_m, args.api_output_per_m, args.api_as_of)

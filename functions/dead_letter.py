@@ -14,6 +14,8 @@ from pathlib import Path
 
 from functions.folder_queue import FolderQueue
 
+SQS_MAX_BYTES = 256 * 1024  # an SQS message body
+
 
 @dataclass(frozen=True)
 class DeadLetter:
@@ -22,8 +24,17 @@ class DeadLetter:
     item_id: str | None
     payload: str  # the raw input, to replay after a fix
 
-    def to_json(self) -> str:
-        return json.dumps({**asdict(self), "failed_at": time.time()})
+    def to_json(self, max_bytes: int = SQS_MAX_BYTES) -> str:
+        """Non-ASCII text as itself (escaped, a Cyrillic article grew six-fold past SQS's limit);
+        a payload that still does not fit is cut, and the letter says so."""
+        letter = {**asdict(self), "failed_at": time.time()}
+        body = json.dumps(letter, ensure_ascii=False)
+        over = len(body.encode("utf-8")) - max_bytes
+        if over <= 0:
+            return body
+        kept = self.payload.encode("utf-8")[: max(0, len(self.payload.encode("utf-8")) - over - 64)]
+        letter |= {"payload": kept.decode("utf-8", "ignore"), "payload_truncated": True}
+        return json.dumps(letter, ensure_ascii=False)
 
 
 class DeadLetters(ABC):

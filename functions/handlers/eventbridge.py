@@ -18,5 +18,6 @@ def handle(event: dict, context, app: App) -> dict:
         item = parse_item(detail)
     except BadInput as exc:
         item_id = detail.get("id") if isinstance(detail, dict) else None
-        return {"items": [dead_letter(app, "eventbridge", exc.reason, item_id, json.dumps(event))]}
-    return {"items": settle(app, "eventbridge", app.pipeline.run([item], deadline), {item.id: json.dumps(event)})}
+        return {"items": [dead_letter(app, "eventbridge", exc.reason, item_id, json.dumps(event, ensure_ascii=False))]}
+    outcomes = app.pipeline.run([item], deadline)
+    return {"items": settle(app, "eventbridge", outcomes, [item], {item.id: json.dumps(event, ensure_ascii=False)})}

@@ -46,5 +46,5 @@ def handle(event: dict, context, app: App) -> dict:
             continue
         items.append(item)
         payloads[item.id] = where  # the object stays in the bucket: the location is the replay handle
-    report += settle(app, "s3", app.pipeline.run(items, deadline), payloads)
+    report += settle(app, "s3", app.pipeline.run(items, deadline), items, payloads)
     return {"items": report}

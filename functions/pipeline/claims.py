@@ -1,7 +1,9 @@
 """The response cache's protocol for one invocation: look up, claim, wait on another invocation's
 claim, then store the answer or release the claim. A claim taken inside ``claims()`` is released
 on every path (settled, left unsettled, or an exception). The cache only saves work: a failed or
-slow call is counted and logged, never a failed summary.
+slow call is counted and logged, never a failed summary; and it costs an invocation at most one
+timeout: after a failed call the invocation asks it nothing more (``begin`` starts one), and after
+``cache_breaker_failures`` in a row the container's breaker skips it for ``cache_breaker_reset_s``.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+import pybreaker
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import ValidationError
 
@@ -27,15 +30,34 @@ class CacheSteps:
     settings: Settings
     metrics: MetricSink
     logger: LogSink
-    failures: int = 0  # cache calls that failed in this container
+    broken: bool = False  # a call of this invocation failed: the rest of it goes without the cache
+    breaker: pybreaker.CircuitBreaker = field(init=False)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.breaker = pybreaker.CircuitBreaker(s.cache_breaker_failures, s.cache_breaker_reset_s)
+
+    def begin(self) -> None:
+        """A new invocation: the cache is asked again (unless the container's breaker is open)."""
+        self.broken = False
 
     def bound(self, deadline: Deadline) -> Deadline:
         """One call of the cache (or the story index beside it) takes at most cache_timeout_s."""
         return deadline.at_most(self.settings.cache_timeout_s)
 
+    def call(self, deadline: Deadline, fn, *args):
+        """``fn(*args)`` within ``deadline`` and the cache's call bound, through the breaker; a
+        broken invocation or an open circuit refuses at once, costing no time."""
+        if self.broken:
+            raise CacheError("the cache failed earlier in this invocation")
+        try:
+            return self.breaker.call(within, self.bound(deadline), fn, *args)
+        except pybreaker.CircuitBreakerError:
+            raise CacheError("the cache's circuit is open") from None
+
     def lookup(self, key: str, deadline: Deadline = NEVER) -> SummaryResult | None:
         try:
-            return self._as_result("get", key, within(self.bound(deadline), self.cache.get, key))
+            return self._as_result("get", key, self.call(deadline, self.cache.get, key))
         except (CacheError, DeadlineReached) as exc:  # a broken or slow cache must not stop summaries
             self.failed("get", key, exc)
             return None
@@ -48,7 +70,9 @@ class CacheSteps:
     def wait(self, key: str, deadline: Deadline) -> SummaryResult | None:
         """Another invocation's answer for a key it claimed; None when it did not come in time."""
         try:
-            timeout = deadline.cap(self.settings.claim_wait_s)
+            if self.broken:
+                raise CacheError("the cache failed earlier in this invocation")
+            timeout = deadline.cap(self.settings.claim_wait_s)  # waiting is not slowness: no call bound
             found = within(deadline, self.cache.wait, key, timeout, self.settings.claim_poll_s)
             return self._as_result("wait", key, found)
         except (CacheError, DeadlineReached) as exc:  # hand the item back rather than fail the batch
@@ -74,7 +98,7 @@ class CacheSteps:
             self._release(key, deadline)  # not the model's answer: a retry may claim and do better
             key = stand_in_key(key)
         try:
-            within(self.bound(deadline), self.cache.put, key, outcome.model_dump(mode="json"))
+            self.call(deadline, self.cache.put, key, outcome.model_dump(mode="json"))
         except (CacheError, DeadlineReached) as exc:
             self.failed("put", key, exc)
         return outcome
@@ -83,14 +107,17 @@ class CacheSteps:
         """What ``GET /summaries/{key}`` serves: the model's answer, else the last stand-in."""
         return self.lookup(key) or self.lookup(stand_in_key(key))
 
-    def failed(self, op: str, key: str, exc: Exception) -> None:
-        self.failures += 1
-        self.logger.warning("cache %s failed", op, extra={"cache_key": key[:16], "error": str(exc)})
+    def failed(self, op: str, key: str, exc: Exception, fault: bool = True) -> None:
+        """``fault``: the cache itself failed (the invocation stops asking it); an entry of the
+        wrong shape is only that entry's miss."""
+        if not self.broken:  # the first failure of an invocation is worth a line; the skips after it are not
+            self.logger.warning("cache %s failed", op, extra={"cache_key": key[:16], "error": str(exc)})
+        self.broken = self.broken or fault
         self.metrics.add_metric("CacheError", MetricUnit.Count, 1)
 
     def _release(self, key: str, deadline: Deadline) -> None:
         try:
-            within(self.bound(deadline), self.cache.release, key)
+            self.call(deadline, self.cache.release, key)
         except (CacheError, DeadlineReached) as exc:
             self.failed("release", key, exc)
 
@@ -101,7 +128,7 @@ class CacheSteps:
         try:
             return SummaryResult.model_validate(value)
         except ValidationError:
-            self.failed(op, key, CacheError(f"cache entry {key[:12]} is not a summary"))
+            self.failed(op, key, CacheError(f"cache entry {key[:12]} is not a summary"), fault=False)
             return None
 
 
@@ -116,7 +143,7 @@ class Claims:
     def take(self, key: str, deadline: Deadline) -> bool:
         """True: this invocation runs the model for ``key``; False: another one holds it."""
         try:
-            ours = within(self.steps.bound(deadline), self.steps.cache.claim, key, self.steps.settings.claim_ttl_s)
+            ours = self.steps.call(deadline, self.steps.cache.claim, key, self.steps.settings.claim_ttl_s)
         except (CacheError, DeadlineReached) as exc:
             self.steps.failed("claim", key, exc)
             ours = True  # no dedup without a cache, but the item is still summarized

@@ -68,6 +68,7 @@ class Pipeline:
     def lookup(self, key: str) -> SummaryResult | None:
         """A summary by key for ``GET /summaries/{key}`` (the model's, else the lead it stood in
         with); None when absent or unreadable."""
+        self.caching.begin()
         return self.caching.answer(key)
 
     def run(self, items: Sequence[NewsItem], deadline: Deadline = NEVER) -> list[Outcome]:
@@ -81,10 +82,10 @@ class Pipeline:
         todo: list[int] = []
         elsewhere: list[int] = []  # claimed by another invocation: wait for its result
         matches: dict[int, Match] = {}  # the story each item belongs to (latest None: a new one)
-        failures = self.caching.failures
+        self.caching.begin()
         # the story index lives in the cache's bucket: once a cache call of this invocation failed
         # (a slow or broken bucket), the index is not asked either, on the invocation's time
-        cache_ok = lambda: self.caching.failures == failures  # noqa: E731
+        cache_ok = lambda: not self.caching.broken  # noqa: E731
         with self.caching.claims(grace) as claims:
             for i, key in enumerate(keys):
                 if key in owner_of:

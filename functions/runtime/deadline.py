@@ -9,9 +9,10 @@ instead of the whole invocation timing out and every item in it being retried.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from typing import TypeVar
@@ -60,19 +61,27 @@ class Deadline:
 
 NEVER = Deadline(math.inf)
 
-# Remote calls run on this pool so that the caller waits no longer than its deadline, whatever
-# the client library does: urllib3's and botocore's read timeouts are per read, so a server
-# trickling a byte a second holds a call open far past them. An abandoned call ends at its own
-# (bounded) timeouts; nobody waits for it. Hand-written: no library bounds a blocking call's
-# total time from the outside.
-_CALLS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="bounded-call")
 
-
+# Each remote call runs on a thread of its own, so that the caller waits no longer than its
+# deadline, whatever the client library does: urllib3's and botocore's read timeouts are per
+# read, so a server trickling a byte a second holds a call open far past them. An abandoned call
+# holds only its own thread until its own (bounded) timeouts; it never holds a worker that the
+# next call needs (a shared pool of 16 was filled by abandoned calls to a trickling endpoint in
+# 3-5 invocations, and every call after them waited out its deadline: issue 22). Hand-written: no
+# library bounds a blocking call's total time from the outside.
 def within(deadline: Deadline, call: Callable[..., T], *args) -> T:
     """``call(*args)``, waited for until ``deadline``; raises DeadlineReached after that."""
     if deadline.at == math.inf:
         return call(*args)
-    future = _CALLS.submit(call, *args)
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(call(*args))
+        except BaseException as exc:  # handed to the caller, if it is still waiting
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="bounded-call", daemon=True).start()
     try:
         return future.result(timeout=deadline.remaining())
     except FutureTimeout:

@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from functions.handlers import router
 from functions.local_invoke import LocalContext, eventbridge_event, sqs_event
 from functions.runtime import pool
@@ -208,3 +210,49 @@ def test_a_flagged_summary_can_be_replaced_by_lead_sentences(make_app, monkeypat
         path.unlink()  # the delivered summary above is cached; ask the model again
     replaced = router.handler(eventbridge_event(news_item()), LocalContext())["items"][0]["result"]
     assert replaced["fallback"] and replaced["summary"].startswith(news_item()["body"][:40])
+
+
+def test_one_retryable_record_is_retried_alone_and_the_event_succeeds(make_app, tmp_path):
+    """An S3 event of a short and a long article while the GPU endpoint is down (fail policy): the
+    short one is delivered once; the long one goes to the items queue for its own retries, and the
+    invocation is no Lambda error (no re-run of the good record, no error alarm)."""
+    from functions.parsing import parse_item
+    from tests.stand_ins import misbehaving
+
+    (tmp_path / "ingest" / "news").mkdir(parents=True)
+    (tmp_path / "ingest" / "news" / "short.json").write_text(json.dumps(news_item()))
+    (tmp_path / "ingest" / "news" / "long.json").write_text(json.dumps(long_item()))
+    event = s3_event("news", "short.json")
+    event["Records"].append(s3_event("news", "long.json")["Records"][0])
+    with misbehaving(500) as (url, _):
+        app = make_app(ingest_dir=tmp_path / "ingest", endpoint_url=url, endpoint_attempts=1, fallback="fail")
+        out = router.handler(event, LocalContext())
+        assert [i["status"] for i in out["items"]] == ["summarized", "queued for retry"]
+        assert [n["id"] for n in _outbox(app)] == [news_item()["id"]]
+        (queued,) = app.settings.handoff_dir.glob("*.json")
+        assert parse_item(queued.read_bytes()).id == long_item()["id"]
+        retried = router.handler(sqs_event([queued.read_text()]), LocalContext())  # still down: back to SQS alone
+    assert len(retried["batchItemFailures"]) == 1
+    assert [n["id"] for n in _outbox(app)] == [news_item()["id"]] and not _dead_letters(app)
+
+
+def test_when_the_items_queue_is_down_too_the_event_is_retried_whole(make_app, tmp_path):
+    from functions.handlers.settle import RetryLater
+    from tests.stand_ins import misbehaving
+
+    (tmp_path / "not-a-folder").write_text("")
+    with misbehaving(500) as (url, _):
+        make_app(endpoint_url=url, endpoint_attempts=1, fallback="fail", handoff_dir=tmp_path / "not-a-folder")
+        with pytest.raises(RetryLater, match="GPU endpoint unavailable"):
+            router.handler(eventbridge_event(long_item()), LocalContext())
+
+
+def test_a_dead_letter_of_a_non_ascii_article_fits_an_sqs_message():
+    from functions.dead_letter import SQS_MAX_BYTES, DeadLetter
+
+    event = json.dumps({"detail": {"id": "ru", "body": "Пожар в Сиднее. " * 12_000}}, ensure_ascii=False)
+    letter = json.loads(DeadLetter("eventbridge", "body too long", "ru", event).to_json())
+    assert len(json.dumps(letter, ensure_ascii=False).encode()) <= SQS_MAX_BYTES
+    assert letter["payload_truncated"] and letter["payload"].startswith('{"detail"')
+    small = json.loads(DeadLetter("eventbridge", "bad", "ru", '{"body": "Пожар"}').to_json())
+    assert small["payload"] == '{"body": "Пожар"}' and "payload_truncated" not in small

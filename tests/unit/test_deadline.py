@@ -39,3 +39,20 @@ def test_the_lambda_context_gives_its_remaining_time_less_the_margin():
     deadline = Deadline.of(_Context(), margin_s=3.0)
     assert 6.0 < deadline.remaining() <= 7.0
     assert Deadline.of(object(), margin_s=3.0) is NEVER  # a plain call has no clock
+
+
+def test_abandoned_calls_never_hold_up_the_next_one():
+    """Forty calls to a dependency that never answers, each abandoned at its deadline, then a
+    call to a healthy one: it answers at once (a shared pool of 16 workers was full by now)."""
+    import threading
+
+    stuck = threading.Event()
+    try:
+        for _ in range(40):
+            with pytest.raises(DeadlineReached):
+                within(Deadline.after(0.01), stuck.wait)
+        started = time.monotonic()
+        assert within(Deadline.after(1.0), lambda: "answered") == "answered"
+        assert time.monotonic() - started < 0.5
+    finally:
+        stuck.set()  # the abandoned calls end with the test

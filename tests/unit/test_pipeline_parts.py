@@ -8,7 +8,7 @@ import logging
 import pytest
 from aws_lambda_powertools.metrics import MetricUnit
 
-from functions.cache.store import FolderCache
+from functions.cache.store import CacheError, FolderCache
 from functions.config import Settings
 from functions.pipeline.claims import CacheSteps
 from functions.pipeline.delivery import Delivery
@@ -85,7 +85,38 @@ def test_an_unreadable_cache_entry_is_a_miss_and_counted(tmp_path):
     steps = _steps(tmp_path)
     (tmp_path / "cache" / "bad.json").write_text('{"not": "a summary"}')
     assert steps.lookup("bad") is None
-    assert steps.failures == 1 and steps.metrics.counts["CacheError"] == 1
+    assert steps.metrics.counts["CacheError"] == 1
+    assert not steps.broken  # one bad entry is that entry's miss, not a broken cache
+
+
+class BrokenCache(FolderCache):
+    """A bucket that fails every call, counting them."""
+
+    def __init__(self, folder) -> None:
+        super().__init__(folder)
+        self.calls = 0
+
+    def get(self, key):
+        self.calls += 1
+        raise CacheError("bucket unreachable")
+
+    claim = put = release = get
+
+
+def test_a_failed_cache_costs_an_invocation_one_call_and_the_breaker_spares_the_next(tmp_path):
+    cache = BrokenCache(tmp_path / "cache")
+    steps = CacheSteps(cache, Settings(cache_breaker_failures=2), Counted(), LOG)
+    steps.begin()
+    assert steps.lookup("k") is None and steps.broken
+    with steps.claims(NEVER) as claims:
+        assert claims.take("k", NEVER)  # summarized all the same, without asking the cache again
+        claims.settle("k", _result())
+    assert cache.calls == 1
+    steps.begin()  # the next invocation tries once more: the second failure in a row opens the circuit
+    assert steps.lookup("k") is None and cache.calls == 2
+    steps.begin()
+    assert steps.lookup("k") is None and cache.calls == 2  # open: not asked at all
+    assert steps.breaker.current_state == "open"
 
 
 def _summary(logprob: float = -0.1, claims=(), degenerate=None) -> Summary:
