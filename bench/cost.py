@@ -105,6 +105,11 @@ def burst_rows(stories: dict, memory: int, prices: Prices) -> list[dict]:
     return rows
 
 
+def _readable(row: dict) -> dict:
+    """Dollar figures with three significant figures in the table (the JSON keeps them whole)."""
+    return {k: f"{v:.3g}" if k.startswith("usd") and isinstance(v, float) else v for k, v in row.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", type=Path, default=ROOT / PROFILE, help="service profile JSON")
@@ -140,10 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         emit(result, [], True)
         return 0
-    emit(result, ways, False, f"one summary, each way of making it (Lambda: {PRICES_AS_OF}):")
+    emit(result, [_readable(w) for w in ways], False, f"one summary, each way of making it (Lambda: {PRICES_AS_OF}):")
     print()
     title = f"the burst of bench/stories.py ({stories['arrivals']}), billed at {args.burst_memory} MB:"
-    emit(result, burst, False, title)
+    emit(result, [_readable(b) for b in burst], False, title)
     return 0
 
 

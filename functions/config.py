@@ -132,6 +132,7 @@ class EndpointSettings(BaseSettings):
     batch_window_ms: float = 5.0  # how long the first request waits for others to join its batch
     queue_size: int = 16  # queued requests beyond this get 429 + Retry-After
     deadline_s: float = 50.0  # per request, below SageMaker's 60 s invocation limit
+    body_timeout_s: float = 10.0  # a declared body must arrive within this (a held-open slot, else)
     threads: int | None = None
     warmup: bool = True  # one generation before /ping reports ready
     grounding: Grounding = DEFAULT_GROUNDING  # defaults when a request does not say

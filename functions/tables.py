@@ -32,6 +32,8 @@ def emit(obj: dict, rows: Sequence[dict], as_json: bool, title: str = "") -> Non
 
 def _fmt(v) -> str:
     if isinstance(v, float):
+        if v and abs(v) < 0.01:  # unit prices: three significant figures, not 0.00
+            return f"{v:.3g}"
         return f"{v:.2f}" if abs(v) < 1000 else f"{v:.0f}"
     return str(v)
 

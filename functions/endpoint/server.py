@@ -156,9 +156,11 @@ def build_app(endpoint: Endpoint) -> Starlette:
         if endpoint.summarizer is None:
             return _error(503, "model not loaded yet", {"Retry-After": "5"})
         try:
-            raw = await _body(request)
+            raw = await asyncio.wait_for(_body(request), settings.body_timeout_s)
         except ClientDisconnect:
             return Response(status_code=400)
+        except TimeoutError:  # declared but not sent: the connection would hold a slot for ever
+            return _error(408, f"request body not received within {settings.body_timeout_s} s", {"Connection": "close"})
         if raw is None:
             return _error(413, f"request is over {MAX_BODY} bytes", {"Connection": "close"})
         try:

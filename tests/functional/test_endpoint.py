@@ -96,3 +96,23 @@ def test_a_request_larger_than_max_batch_runs_in_batches_of_at_most_max_batch(st
         body = resp.json()
         assert [r["id"] for r in body["results"]] == [f"b{i}" for i in range(10)]
         assert body["batch_size"] <= 4 and urllib3.request("GET", f"{url}/ping").json()["largest_batch"] <= 4
+
+
+def test_a_declared_body_that_never_comes_is_answered_408_and_the_slot_freed(start_endpoint, student_dir):
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    with start_endpoint(student_dir, secret=SECRET, body_timeout_s=1.0) as url:
+        where = urlsplit(url)
+        with socket.create_connection((where.hostname, where.port), timeout=10) as conn:
+            conn.sendall(
+                b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                + f"X-Newsburst-Secret: {SECRET}\r\nContent-Length: 5000\r\n\r\n".encode()
+                + b'{"items": ['  # and then nothing
+            )
+            started = time.monotonic()
+            answer = conn.recv(4096).decode()
+        assert answer.startswith("HTTP/1.1 408") and "not received within" in answer
+        assert time.monotonic() - started < 5
+        assert urllib3.request("GET", f"{url}/ping").status == 200
