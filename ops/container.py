@@ -23,6 +23,7 @@ import time
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--idle-expiry", type=float, default=600.0, help="seconds idle before the process exits")
+    parser.add_argument("--timeout", type=float, default=900.0, help="the function's timeout: each invocation's clock")
     args = parser.parse_args(argv)
     answers = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # stdout now reaches stderr: only answers travel on the protocol pipe
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         start = time.perf_counter()
         try:
-            answer = {"result": router.handler(json.loads(line), LocalContext())}
+            answer = {"result": router.handler(json.loads(line), LocalContext(timeout_s=args.timeout))}
         except Exception as exc:  # a failed invocation: the caller retries it as Lambda retries async events
             answer = {"error": f"{type(exc).__name__}: {exc}"}
         answer["service_s"] = time.perf_counter() - start

@@ -27,14 +27,15 @@ class Container:
     last_used: float = field(default_factory=time.monotonic)
 
     @classmethod
-    def start(cls, env: dict[str, str], idle_expiry_s: float, log: Path) -> Container:
+    def start(cls, env: dict[str, str], idle_expiry_s: float, log: Path, timeout_s: float = 900.0) -> Container:
         """A fresh process; returns once it is initialized (its cold start is ``init_s``). Its
-        stderr (logs, metric lines) is appended to ``log``."""
+        stderr (logs, metric lines) is appended to ``log``; ``timeout_s`` is the function's timeout."""
         started = time.monotonic()
         log.parent.mkdir(parents=True, exist_ok=True)
+        args = ["--idle-expiry", str(idle_expiry_s), "--timeout", str(timeout_s)]
         with open(log, "ab") as stderr:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "ops.container", "--idle-expiry", str(idle_expiry_s)],
+                [sys.executable, "-m", "ops.container", *args],
                 cwd=ROOT,
                 env={**os.environ, **env},
                 stdin=subprocess.PIPE,
@@ -107,8 +108,10 @@ class ContainerFleet:
     """Real container processes up to a limit, as Lambda scales: idle containers are reused most
     recently used first; the fleet stops one idle past the expiry."""
 
-    def __init__(self, env: dict[str, str], limit: int, idle_expiry_s: float, log: Path) -> None:
-        self.env, self.limit, self.expiry, self.log = env, limit, idle_expiry_s, log
+    def __init__(
+        self, env: dict[str, str], limit: int, idle_expiry_s: float, log: Path, timeout_s: float = 900.0
+    ) -> None:
+        self.env, self.limit, self.expiry, self.log, self.timeout_s = env, limit, idle_expiry_s, log, timeout_s
         self.idle: list[Container] = []
         self.count = 0  # live or starting
         self.cond = threading.Condition()
@@ -136,7 +139,7 @@ class ContainerFleet:
                 throttled = True
                 self.cond.wait(timeout=1.0)
         try:
-            box = Container.start(self.env, self.expiry + EXPIRY_BACKSTOP_S, self.log)
+            box = Container.start(self.env_for_start(), self.expiry + EXPIRY_BACKSTOP_S, self.log, self.timeout_s)
         except Exception:
             with self.cond:
                 self.count -= 1
@@ -147,6 +150,15 @@ class ContainerFleet:
             self.init_s.append(box.init_s)
             self.started.append(box)
         return box, True, throttled
+
+    def env_for_start(self) -> dict[str, str]:
+        """The settings of the next container to start (the chaos bench fails some INITs here)."""
+        return self.env
+
+    def busy(self) -> list[Container]:
+        """Containers in an invocation now (the chaos bench kills one of them)."""
+        with self.cond:
+            return [b for b in self.started if b.alive() and b not in self.idle]
 
     def release(self, box: Container) -> None:
         with self.cond:

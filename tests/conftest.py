@@ -130,9 +130,10 @@ def serve_desk():
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        server = uvicorn.Server(
-            uvicorn.Config(build_desk(app, streaming), host="127.0.0.1", port=port, log_level="warning")
-        )
+        # log_config=None: the process's logging stays as it is (dictConfig would close the handlers
+        # of whatever imported before, absl's among them, and pytest's captured stderr with them)
+        config = uvicorn.Config(build_desk(app, streaming), host="127.0.0.1", port=port, log_config=None)
+        server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, daemon=True)
         thread.start()
         deadline = time.monotonic() + 30

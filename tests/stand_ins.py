@@ -1,67 +1,13 @@
-"""Loopback servers that stand in for the GPU endpoint or S3 and misbehave on purpose.
-
-One server, many behaviours: ``answer(request)`` returns the status, headers and body for each
-call, after ``delay(request)`` seconds; every request is kept so tests can count calls.
-"""
+"""Loopback servers that stand in for the GPU endpoint or S3 and misbehave on purpose (the
+servers themselves: ops/fault_servers.py, shared with the chaos bench)."""
 
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from ops.fault_servers import Request, stand_in
 
-@dataclass(frozen=True)
-class Request:
-    method: str
-    path: str
-    body: bytes
-
-    def json(self) -> dict:
-        return json.loads(self.body)
-
-
-Answer = Callable[[Request], tuple[int, str, bytes]]  # -> status, content type, body
-
-
-@contextmanager
-def stand_in(answer: Answer, delay: Callable[[Request], float] = lambda r: 0.0) -> Iterator[tuple[str, list]]:
-    requests: list[Request] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def _answer(self):
-            length = int(self.headers.get("Content-Length") or 0)
-            request = Request(self.command, self.path, self.rfile.read(length) if length else b"")
-            wait = delay(request)  # decided before the request is counted: "the first call" means it
-            requests.append(request)
-            time.sleep(wait)
-            status, content_type, body = answer(request)
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if self.command != "HEAD":
-                self.wfile.write(body)
-
-        do_GET = do_PUT = do_HEAD = do_DELETE = do_POST = _answer
-
-        def log_message(self, *args):
-            pass
-
-    class Server(ThreadingHTTPServer):
-        def handle_error(self, request, client_address):
-            pass  # clients that time out hang up on purpose; the broken pipe is expected
-
-    server = Server(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", requests
-    finally:
-        server.shutdown()
+__all__ = ["Request", "stand_in"]
 
 
 def misbehaving(status: int = 500, delay_s: float = 0.0):

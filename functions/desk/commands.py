@@ -41,9 +41,9 @@ def _cmd_desk(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     if args.action == "export":
-        return _export(App.fromsettings_from(settings), args.out, args.json)
+        return _export(App.from_settings(settings), args.out, args.json)
     settings = servable_or_teacher(settings, explicit=args.bundle is not None)
-    return _serve(App.fromsettings_from(settings), args.host, args.port)
+    return _serve(App.from_settings(settings), args.host, args.port)
 
 
 def _export(app, out: Path, as_json: bool) -> int:

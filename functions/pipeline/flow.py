@@ -57,7 +57,8 @@ class Pipeline:
         self.caching = CacheSteps(self.cache, s, metrics, logger)
         self.story_steps = StorySteps(self.stories, self.fingerprint, s, metrics, logger)
         fallback = FallbackPolicy(s.fallback, metrics, logger)
-        self.model = ModelStep(self.engine, self.escalator, s, fallback, metrics, logger)
+        # through self.engine at each call: the pipeline's engine stays the one way to the model
+        self.model = ModelStep(lambda: self.engine(), self.escalator, s, fallback, metrics, logger)
         self.deliver = Delivery(self.notifier, self.desk, s.story_notify, metrics, logger)
 
     def key_for(self, item: NewsItem) -> str:

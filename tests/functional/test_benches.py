@@ -178,3 +178,19 @@ def test_the_story_burst_bench_compares_reuse_with_the_exact_cache_and_finds_bot
     assert off["story_hit_pct"] == 0 and off["exact_hit_pct"] > 0  # the repeated delivery
     assert on["stale_facts"] == 0 and on["false_merges"] == 0 and off["false_merges"] == 0
     assert on["model_runs"] <= off["model_runs"] and "model_s_saved" in on
+
+
+def test_the_chaos_bench_loses_nothing_when_containers_die_and_the_endpoint_lies(student_dir, tiny_export):
+    """A small run: containers killed mid-invocation and a garbage endpoint, beside the baseline;
+    every item is delivered or dead-lettered, and every invocation ends inside its timeout."""
+    result = _run(
+        "bench/chaos.py", "--items", "5", "--seconds", "3", "--faults", "container-kill,endpoint-garbage",
+        "--bundle", str(student_dir), "--endpoint-bundle", str(tiny_export[0] / "teacher"),
+        "--timeout", "20", "--receives", "4", "--kill-every", "1", timeout=400,
+    )  # fmt: skip
+    rows = {r["fault"]: r for r in result["rows"]}
+    assert list(rows) == ["none", "container-kill", "endpoint-garbage"] and result["ok"]
+    for row in rows.values():
+        assert row["lost"] == 0 and row["delivered"] + row["dead_letters"] == row["items"] == 5
+        assert row["inside_timeout"] and row["longest_s"] <= 20
+    assert rows["none"]["retried"] == 0 and rows["none"]["delivered"] == 5

@@ -4,62 +4,21 @@ however the endpoint misbehaves (slow, trickling bytes, never answering)."""
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
-from contextlib import contextmanager
 
 import pytest
 
 from functions.handlers import router
 from functions.local_invoke import LocalContext, eventbridge_event, sqs_event
+from ops.fault_servers import raw_server
 from tests.factories import long_item, news_item
 
 TIMEOUT_S, MARGIN_S = 6.0, 1.0  # a small Lambda timeout; the deadline is 5 s after the start
 
 
-@contextmanager
-def endpoint(behaviour: str):
-    """A raw loopback server: ``slow`` answers after 30 s, ``trickle`` sends a header line every
-    0.3 s forever, ``silent`` accepts and never says a word."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    stop = threading.Event()
-
-    def serve(conn: socket.socket) -> None:
-        with conn:
-            conn.settimeout(0.2)
-            try:
-                conn.recv(65536)
-                if behaviour == "trickle":
-                    conn.sendall(b"HTTP/1.1 200 OK\r\n")
-                while not stop.wait(0.3):
-                    if behaviour == "trickle":
-                        conn.sendall(b"X-Wait: 1\r\n")
-            except OSError:
-                pass
-
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                continue
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        stop.set()
-        listener.close()
-
-
 @pytest.mark.parametrize("behaviour", ["slow", "trickle", "silent"])
 def test_an_sqs_batch_returns_before_its_deadline_with_per_item_outcomes(make_app, behaviour):
-    with endpoint(behaviour) as url:
+    with raw_server(behaviour) as url:
         app = make_app(
             endpoint_url=url, endpoint_timeout_s=50, endpoint_attempts=3, deadline_margin_s=MARGIN_S, fallback="fail"
         )
@@ -78,7 +37,7 @@ def test_an_sqs_batch_returns_before_its_deadline_with_per_item_outcomes(make_ap
 def test_a_late_eventbridge_item_is_handed_to_the_items_queue_in_time(make_app):
     from functions.parsing import parse_item
 
-    with endpoint("trickle") as url:
+    with raw_server("trickle") as url:
         app = make_app(endpoint_url=url, endpoint_timeout_s=50, deadline_margin_s=MARGIN_S)
         start = time.monotonic()
         out = router.handler(eventbridge_event(long_item()), LocalContext(timeout_s=TIMEOUT_S))

@@ -11,6 +11,7 @@ import re
 import pytest
 
 from functions.desk.web import VERDICT_METRICS
+from functions.pipeline.model_step import REASON_METRICS
 from ops.plan import MAX_WARMERS
 from ops.sam_overrides import overrides
 from tests.conftest import ROOT
@@ -288,6 +289,7 @@ def test_every_project_metric_an_alarm_or_widget_reads_is_emitted(sam):
     code = "".join(p.read_text() for p in (ROOT / "functions").rglob("*.py"))
     emitted = set(re.findall(r'add_metric\(\s*f?"(\w+)', code)) | {"ColdStart"}  # Powertools' own
     emitted |= set(VERDICT_METRICS.values())  # the desk's, flushed one by one
+    emitted |= set(REASON_METRICS.values())  # the escalation reasons', named in one table
     d = sam()
     shown = _dashboard_metrics(d.resources["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0])
     queries = [
