@@ -40,7 +40,7 @@ import logging  # noqa: E402
 
 from tqdm import tqdm  # noqa: E402
 
-from functions.desk.feed import DeskFeed  # noqa: E402
+from functions.desk_records.feed import DeskFeed  # noqa: E402
 from functions.local_invoke import sqs_event  # noqa: E402
 from functions.objects import S3Objects  # noqa: E402
 from functions.runtime.bundle import STUDENT_DIR  # noqa: E402

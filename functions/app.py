@@ -21,8 +21,8 @@ from functions.cache.s3 import S3Cache
 from functions.cache.store import FolderCache, ResponseCache
 from functions.config import Settings
 from functions.dead_letter import DeadLetters, FolderDeadLetters, SqsDeadLetters
-from functions.desk.feed import DeskFeed
-from functions.desk.verdicts import VerdictStore
+from functions.desk_records.feed import DeskFeed
+from functions.desk_records.verdicts import VerdictStore
 from functions.escalation.client import EndpointClient
 from functions.escalation.transport import HttpsTransport, SageMakerTransport, Transport
 from functions.handoff import FolderHandoff, Handoff, SqsHandoff

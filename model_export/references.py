@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from functions.desk.verdicts import EDITOR_DATASET
+from functions.desk_records.verdicts import EDITOR_DATASET
 from functions.runtime.guard import check
 from functions.runtime.prompt import FORMATS, Format
 

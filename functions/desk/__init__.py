@@ -1,7 +1,8 @@
 """The editors' desk: the stories the pipeline delivered, with their evidence, live; a pasted
 article summarized while the editor watches; and the editors' verdicts, fed back as references.
 
-``objects`` is where the desk keeps things (S3 beside the response cache, or a local folder),
-``feed`` the stories, ``verdicts`` the editors' judgements, ``web`` the one set of routes (run by
-uvicorn locally, by Mangum on Lambda), ``commands`` the ``newsburst desk`` command.
+``web`` is the one set of routes (run by uvicorn locally, by Mangum on Lambda), ``summarize_now``
+the pasted article summarized as the editor watches, ``commands`` the
+``newsburst desk`` command, ``static/`` the page. What the desk keeps (the stories delivered, the
+verdicts) lives in ``functions/desk_records/``, in ``functions/objects.py``'s stores.
 """

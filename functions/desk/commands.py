@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> tuple[type[Exception], ...]:
 
 def _cmd_desk(args: argparse.Namespace) -> int:
     from functions.app import App
-    from functions.commands import servable_or_teacher, settings_from
+    from functions.command_settings import servable_or_teacher, settings_from
 
     settings = settings_from(args)
     if args.action == "export":
@@ -47,7 +47,7 @@ def _cmd_desk(args: argparse.Namespace) -> int:
 
 
 def _export(app, out: Path, as_json: bool) -> int:
-    from functions.desk.verdicts import export_rows
+    from functions.desk_records.verdicts import export_rows
 
     rows, counts = export_rows(app.desk_feed, app.verdicts)
     out.parent.mkdir(parents=True, exist_ok=True)

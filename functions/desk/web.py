@@ -19,12 +19,9 @@ and holds no data.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
-import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from threading import Lock
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -39,18 +36,13 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from functions.app import App
-from functions.desk.verdicts import MAX_VERDICT_BYTES, REASONS, VerdictIn, judge
-from functions.runtime.cascade import OVER_BUDGET
+from functions.desk.summarize_now import Emit, SummarizeNow
+from functions.desk_records.verdicts import MAX_VERDICT_BYTES, REASONS, VerdictIn, judge
 from functions.runtime.prompt import FORMATS
 from functions.schemas import (
     MAX_REQUEST_BYTES,
-    EndpointRequest,
-    NewsItem,
-    SummaryReady,
-    SummaryResult,
     describe,
 )
-from functions.summary_result import summary_result
 
 STATIC = Path(__file__).parent / "static"
 POLL_S = 0.5  # how often the story stream looks for new stories
@@ -108,9 +100,6 @@ async def _posted(request: Request, limit: int, parse: Callable[[dict], T]) -> T
         raise Refused(400, describe(exc)) from None
 
 
-Emit = Callable[[str, dict], None]
-
-
 async def _events(produce: Callable[[Emit], None]) -> AsyncIterator[dict]:
     """Run ``produce`` on a worker thread and yield what it emits as SSE events, as it emits them."""
     loop, queue = asyncio.get_running_loop(), asyncio.Queue()
@@ -142,11 +131,11 @@ async def _events(produce: Callable[[Emit], None]) -> AsyncIterator[dict]:
 
 
 class Desk:
-    """The desk's behaviour over one App (its feed, verdicts, model and endpoint)."""
+    """The desk's behaviour over one App: its verdicts counted, and "summarize now"."""
 
     def __init__(self, app: App, streaming: bool):
         self.app, self.streaming = app, streaming
-        self.generating = Lock()  # one local generation at a time: the desk shares the container's model
+        self.now = SummarizeNow(app)
 
     def count(self, verdict: str, reason: str | None) -> None:
         """EditorApproved / EditorRejected / EditorEdited, flushed now: the quality SLI the alarms
@@ -162,62 +151,6 @@ class Desk:
                 default_dimensions=dimensions,
             ):
                 pass
-
-    def item_of(self, posted: dict) -> NewsItem:
-        body = posted.get("body") if isinstance(posted.get("body"), str) else ""
-        digest = hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:16]
-        return NewsItem.model_validate({"title": "", **posted, "id": f"desk-{digest}"})
-
-    def finish(self, item: NewsItem, result: SummaryResult, emit: Emit) -> None:
-        ready = SummaryReady.of(item, result)
-        key = self.app.desk_feed.record(item, ready)
-        emit("result", {"key": key, **ready.model_dump(mode="json")})
-
-    def summarize(self, item: NewsItem, emit: Emit) -> None:
-        """The item summarized here, token by token; over the local budget, by the GPU endpoint's stream."""
-        start = time.perf_counter()
-        summarizer, checkout = self.app.engine()
-        item = item.settled(self.app.settings)
-        fmt, mode = item.format, item.grounding
-        _, decision = summarizer.decide(item.body, fmt=fmt)
-        if decision.route == "escalate":
-            return self.escalate(item, start, emit)
-        decode, ids, shown = summarizer.model.tokenizer.decode, [], ""
-
-        def on_token(token: int) -> None:
-            nonlocal shown
-            ids.append(token)
-            text = decode(ids)
-            if len(text) > len(shown) and not text.endswith("\ufffd"):  # not half a UTF-8 character
-                emit("token", {"text": text[len(shown) :]})
-                shown = text
-
-        with self.generating:
-            summary = summarizer(item.body, on_token=on_token, grounding=mode, fmt=fmt)
-        ms = (time.perf_counter() - start) * 1000
-        load_s = checkout.model.load_seconds if checkout.cold else None
-        version = summarizer.model.manifest.version
-        self.finish(item, summary_result(item.id, summary, version, "local", ms, load_s, mode, fmt), emit)
-
-    def escalate(self, item: NewsItem, start: float, emit: Emit) -> None:
-        transport = getattr(self.app.escalator, "transport", None)
-        if not hasattr(transport, "stream"):
-            raise ValueError("the article is over the local model's budget and no streaming GPU endpoint is set")
-        payload = EndpointRequest(items=[item]).model_dump(mode="json", exclude_none=True)
-        for event, data in transport.stream(payload, self.app.settings.endpoint_timeout_s):
-            if event == "token":
-                emit("token", {"text": json.loads(data)["text"]})
-            elif event == "result":
-                result = SummaryResult.model_validate_json(data)
-                ms = round((time.perf_counter() - start) * 1000, 2)
-                update = {"route": "escalate", "escalated": True, "escalation_reason": OVER_BUDGET}
-                result = result.model_copy(
-                    update=update | {"timings": result.timings.model_copy(update={"total_ms": ms})}
-                )
-                return self.finish(item, result, emit)
-            elif event == "error":
-                emit("error", json.loads(data))
-                return
 
 
 def build_desk(app: App, streaming: bool = True) -> Starlette:
@@ -257,10 +190,10 @@ def build_desk(app: App, streaming: bool = True) -> Starlette:
 
     async def summarize(request: Request) -> Response:
         try:
-            item = await _posted(request, MAX_REQUEST_BYTES, desk.item_of)
+            item = await _posted(request, MAX_REQUEST_BYTES, desk.now.item_of)
         except Refused as exc:
             return _error(exc.status, exc.reason)
-        return EventSourceResponse(_events(lambda emit: desk.summarize(item, emit)), headers=SECURITY_HEADERS)
+        return EventSourceResponse(_events(lambda emit: desk.now.summarize(item, emit)), headers=SECURITY_HEADERS)
 
     async def post_verdict(request: Request) -> Response:
         try:

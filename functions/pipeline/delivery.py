@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from functions.desk.feed import DeskFeed
+from functions.desk_records.feed import DeskFeed
 from functions.notify import Notifier
 from functions.pipeline.outcome import ItemFailure, LogSink, MetricSink, Outcome
 from functions.runtime.deadline import Deadline, within

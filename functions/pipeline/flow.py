@@ -17,7 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from functions.cache.key import ModelFingerprint, cache_key
 from functions.cache.store import ResponseCache
 from functions.config import Settings
-from functions.desk.feed import DeskFeed
+from functions.desk_records.feed import DeskFeed
 from functions.escalation.client import EndpointClient
 from functions.notify import Notifier
 from functions.pipeline.claims import CacheSteps

@@ -183,7 +183,7 @@ def test_a_corrupt_cached_copy_is_fetched_again(bucket, student_dir, tmp_path):
 
 
 def test_the_desk_keeps_stories_and_verdicts_in_s3_beside_the_cache(make_app, bucket):
-    from functions.desk.verdicts import VerdictIn, export_rows, judge
+    from functions.desk_records.verdicts import VerdictIn, export_rows, judge
     from functions.schemas import NewsItem
 
     app = make_app(cache_bucket=bucket)

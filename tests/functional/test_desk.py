@@ -13,7 +13,7 @@ import sseclient
 import urllib3
 
 from functions.cli import main
-from functions.desk.verdicts import EDITOR_DATASET
+from functions.desk_records.verdicts import EDITOR_DATASET
 from functions.handlers import router
 from functions.local_invoke import LocalContext, sqs_event
 from model_export.corpus import read_eval_jsonl

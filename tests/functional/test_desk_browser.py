@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from functions.desk.verdicts import export_rows
+from functions.desk_records.verdicts import export_rows
 from functions.handlers import router
 from functions.local_invoke import LocalContext, sqs_event
 from functions.runtime.guard import check

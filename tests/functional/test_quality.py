@@ -7,7 +7,7 @@ import json
 import pytest
 
 from functions.cli import main
-from functions.commands import servable_or_teacher
+from functions.command_settings import servable_or_teacher
 from functions.config import Settings
 from functions.handlers import router
 from functions.local_invoke import LocalContext, sqs_event

@@ -12,7 +12,8 @@ import pytest
 
 from functions.runtime import pool
 from functions.runtime.bundle import BundleError
-from functions.runtime.kv_generate import KVCacheDecoder, SharedKVCache
+from functions.runtime.kv_cache import SharedKVCache
+from functions.runtime.kv_generate import KVCacheDecoder
 from functions.runtime.model import load_model
 from functions.runtime.sampling import SamplingParams
 from functions.runtime.summarize import NeedsEscalation, Summarizer

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from functions.desk.feed import DeskFeed
-from functions.desk.verdicts import VerdictIn
+from functions.desk_records.feed import DeskFeed
+from functions.desk_records.verdicts import VerdictIn
 from functions.objects import FolderObjects, StoreError, is_key, new_key
 
 

@@ -12,7 +12,7 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from functions.desk.feed import FEED, DeskFeed
+from functions.desk_records.feed import FEED, DeskFeed
 from functions.objects import Objects, is_key, new_key
 from functions.runtime.prompt import DEFAULT_FORMAT
 
