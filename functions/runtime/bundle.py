@@ -142,15 +142,21 @@ class GenerationSettings:
 
     max_new_tokens: int
     no_repeat_ngram: int = 0  # off by default: see loops.py for why
+    copy_bias: float = 0.0  # logit bonus for continuing the article's phrases (runtime/copy_bias.py)
 
-    def to_json(self) -> dict[str, int]:
-        return {"max_new_tokens": self.max_new_tokens, "no_repeat_ngram_size": self.no_repeat_ngram}
+    def to_json(self) -> dict[str, float]:
+        out = {"max_new_tokens": self.max_new_tokens, "no_repeat_ngram_size": self.no_repeat_ngram}
+        return out | ({"copy_bias": self.copy_bias} if self.copy_bias else {})  # absent: bundles before it
 
 
 def read_generation(folder: Path) -> GenerationSettings:
     try:
         config = json.loads((Path(folder) / GENERATION).read_text())
-        return GenerationSettings(int(config["max_new_tokens"]), int(config.get("no_repeat_ngram_size", 0)))
+        return GenerationSettings(
+            int(config["max_new_tokens"]),
+            int(config.get("no_repeat_ngram_size", 0)),
+            float(config.get("copy_bias", 0.0)),
+        )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise BundleError(f"bundle {folder}: unreadable {GENERATION} ({exc})") from None
 

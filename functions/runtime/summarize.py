@@ -8,6 +8,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 
 from functions.runtime import escalation_rule
+from functions.runtime.copy_bias import Chain, CopyBias
 from functions.runtime.escalation_rule import RouteDecision
 from functions.runtime.grounding import DEFAULT_GROUNDING, Grounding, constraint_for, resolve_grounding
 from functions.runtime.guard import GuardReport, check
@@ -62,6 +63,7 @@ class Summarizer:
         self.decoder = model.decoder
         self.max_new_tokens = model.generation.max_new_tokens
         self.sampling = SamplingParams(no_repeat_ngram=model.generation.no_repeat_ngram)
+        self.copy_bias = model.generation.copy_bias
         self.stop_ids = list(model.manifest.eos_token_ids)
 
     def decide(
@@ -111,10 +113,18 @@ class Summarizer:
         return constraint_for(mode, tokenizer, vocab, read, tokenizer.encode(read).ids)
 
     def _deferred(self, article: str, grounding: Grounding | None) -> _Deferred | None:
-        if resolve_grounding(grounding, self.grounding) == "off":
+        if resolve_grounding(grounding, self.grounding) == "off" and not self.copy_bias:
             return None
         self.model.vocab()
-        return _Deferred(SCANS.submit(self.constraint, article, grounding))
+        return _Deferred(SCANS.submit(self._rules, article, grounding))
+
+    def _rules(self, article: str, grounding: Grounding | None):
+        """The article's decoding rules: grounding's masks, then the bundle's copy bias."""
+        rule = self.constraint(article, grounding)
+        if not self.copy_bias:
+            return rule
+        bias = CopyBias(self.model.tokenizer.encode(self.model.reads(article)).ids, self.copy_bias)
+        return bias if rule is None else Chain([rule, bias])
 
     def batch(
         self,

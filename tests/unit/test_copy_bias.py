@@ -1,0 +1,44 @@
+"""The copy bias: the tokens that continue the article's own phrases get the bonus, nothing else,
+and the grounding rule's masks stay masks."""
+
+import json
+
+import numpy as np
+
+from functions.runtime.bundle import GenerationSettings, read_generation
+from functions.runtime.copy_bias import Chain, CopyBias
+
+
+class MaskFive:
+    def apply(self, logits):
+        out = logits.copy()
+        out[5] = -np.inf
+        return out
+
+    def advance(self, token):
+        pass
+
+
+def test_only_the_articles_next_tokens_get_the_bonus():
+    bias = CopyBias([1, 2, 3, 1, 5], bias=2.0)
+    logits = np.zeros(8, np.float32)
+    assert np.array_equal(bias.apply(logits), logits)  # nothing generated yet: no bonus
+    bias.advance(1)  # the article goes on with 2 or 5 after 1
+    assert bias.apply(logits).tolist() == [0, 0, 2, 0, 0, 2, 0, 0]
+    bias.advance(7)  # not in the article: no bonus
+    assert np.array_equal(bias.apply(logits), logits)
+
+
+def test_a_masked_token_stays_masked_whatever_the_bonus():
+    rules = Chain([MaskFive(), CopyBias([1, 5, 1, 2], bias=10.0)])
+    rules.advance(1)
+    out = rules.apply(np.zeros(8, np.float32))
+    assert out[5] == -np.inf and out[2] == 10.0
+
+
+def test_the_bias_is_a_bundle_setting_and_old_bundles_read_without_it(tmp_path):
+    (tmp_path / "generation_config.json").write_text(json.dumps(GenerationSettings(96, 0, 1.5).to_json()))
+    assert read_generation(tmp_path) == GenerationSettings(96, 0, 1.5)
+    (tmp_path / "generation_config.json").write_text(json.dumps({"max_new_tokens": 96}))
+    assert read_generation(tmp_path).copy_bias == 0.0
+    assert "copy_bias" not in GenerationSettings(96).to_json()  # an unbiased bundle's file is unchanged
