@@ -1,9 +1,13 @@
 """Notification: each item's outcome to the editors (SNS, EventBridge or the outbox) and to the
 desk's feed, with the metrics the rollout's alarms count. A reused story summary notifies only
-when ``NEWSBURST_STORY_NOTIFY=all``: under ``updates`` the editors already have it."""
+when ``NEWSBURST_STORY_NOTIFY=all``: under ``updates`` the editors already have it. The desk's
+feed lives beside the response cache (its bucket in AWS), so its record goes through the cache's
+``call``: the same per-call bound, the same breaker, skipped once the cache failed in this
+invocation (a trickling bucket held every invocation to its deadline here: the chaos bench)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -22,6 +26,7 @@ class Delivery:
     story_notify: str  # "updates" | "all"
     metrics: MetricSink
     logger: LogSink
+    store_call: Callable[..., object]  # (deadline, fn, *args): the cache's bounded, breaker-guarded call
 
     def __call__(self, item: NewsItem, outcome: Outcome, deadline: Deadline) -> Outcome:
         if isinstance(outcome, ItemFailure):
@@ -38,7 +43,7 @@ class Delivery:
             return ItemFailure(item.id, f"notification failed: {type(exc).__name__}", True)
         if self.desk is not None:
             try:
-                within(deadline, self.desk.record, item, ready)
+                self.store_call(deadline, self.desk.record, item, ready)
             except Exception as exc:  # the editors were notified: a desk that missed it is not worth a retry
                 self.metrics.add_metric("DeskRecordFailed", MetricUnit.Count, 1)
                 self.logger.warning("desk record failed", extra={"item_id": item.id, "error": type(exc).__name__})

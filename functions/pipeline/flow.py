@@ -59,7 +59,7 @@ class Pipeline:
         fallback = FallbackPolicy(s.fallback, metrics, logger)
         # through self.engine at each call: the pipeline's engine stays the one way to the model
         self.model = ModelStep(lambda: self.engine(), self.escalator, s, fallback, metrics, logger)
-        self.deliver = Delivery(self.notifier, self.desk, s.story_notify, metrics, logger)
+        self.deliver = Delivery(self.notifier, self.desk, s.story_notify, metrics, logger, self.caching.call)
 
     def key_for(self, item: NewsItem) -> str:
         """The response cache key this deployment files ``item``'s summary under."""

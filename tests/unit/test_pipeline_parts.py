@@ -4,6 +4,7 @@ policy's verdicts, the fallback policy, and notification."""
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 from aws_lambda_powertools.metrics import MetricUnit
@@ -161,16 +162,37 @@ class Outbox:
         self.sent.append(ready)
 
 
+def _direct(deadline, fn, *args):
+    return fn(*args)
+
+
 @pytest.mark.parametrize(("notify", "sent"), [("updates", 0), ("all", 1)])
 def test_a_reused_story_summary_notifies_only_when_asked(notify, sent):
     outbox, metrics = Outbox(), Counted()
     item = NewsItem.model_validate(news_item())
     reused = _result(item.id, route="story", story=StoryRef(id="s1", version=1))
-    assert Delivery(outbox, None, notify, metrics, LOG)(item, reused, NEVER) == reused
+    assert Delivery(outbox, None, notify, metrics, LOG, _direct)(item, reused, NEVER) == reused
     assert len(outbox.sent) == sent and metrics.counts["Summarized"] == 1
 
 
 def test_a_failed_notification_hands_the_item_back_for_a_retry():
     item = NewsItem.model_validate(news_item())
-    outcome = Delivery(Outbox(broken=True), None, "updates", Counted(), LOG)(item, _result(item.id), NEVER)
+    outcome = Delivery(Outbox(broken=True), None, "updates", Counted(), LOG, _direct)(item, _result(item.id), NEVER)
     assert isinstance(outcome, ItemFailure) and outcome.retryable and "ConnectionError" in outcome.reason
+
+
+class StuckDesk:
+    """A desk feed in a bucket that never answers."""
+
+    def record(self, item, ready):
+        time.sleep(60)
+
+
+def test_the_desk_record_shares_the_caches_fate_and_never_waits_out_the_deadline(tmp_path):
+    steps, metrics, outbox = _steps(tmp_path), Counted(), Outbox()
+    steps.broken = True  # the bucket failed earlier in this invocation
+    item = NewsItem.model_validate(news_item())
+    started = time.monotonic()
+    outcome = Delivery(outbox, StuckDesk(), "updates", metrics, LOG, steps.call)(item, _result(item.id), NEVER)
+    assert time.monotonic() - started < 1.0 and outcome.summary  # delivered; the desk's record skipped
+    assert len(outbox.sent) == 1 and metrics.counts["DeskRecordFailed"] == 1
