@@ -142,11 +142,16 @@ class GenerationSettings:
 
     max_new_tokens: int
     no_repeat_ngram: int = 0  # off by default: see loops.py for why
-    copy_bias: float = 0.0  # logit bonus for continuing the article's phrases (runtime/copy_bias.py)
+    # per format, the logit bonus for continuing the article's phrases (runtime/copy_bias.py);
+    # (format, bias) pairs so that the settings stay hashable
+    copy_bias: tuple[tuple[str, float], ...] = ()
 
-    def to_json(self) -> dict[str, float]:
+    def bias_for(self, fmt: str) -> float:
+        return dict(self.copy_bias).get(fmt, 0.0)
+
+    def to_json(self) -> dict:
         out = {"max_new_tokens": self.max_new_tokens, "no_repeat_ngram_size": self.no_repeat_ngram}
-        return out | ({"copy_bias": self.copy_bias} if self.copy_bias else {})  # absent: bundles before it
+        return out | ({"copy_bias": dict(self.copy_bias)} if self.copy_bias else {})  # absent: bundles before it
 
 
 def read_generation(folder: Path) -> GenerationSettings:
@@ -155,7 +160,7 @@ def read_generation(folder: Path) -> GenerationSettings:
         return GenerationSettings(
             int(config["max_new_tokens"]),
             int(config.get("no_repeat_ngram_size", 0)),
-            float(config.get("copy_bias", 0.0)),
+            tuple(sorted((str(f), float(b)) for f, b in config.get("copy_bias", {}).items())),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise BundleError(f"bundle {folder}: unreadable {GENERATION} ({exc})") from None

@@ -63,7 +63,7 @@ class Summarizer:
         self.decoder = model.decoder
         self.max_new_tokens = model.generation.max_new_tokens
         self.sampling = SamplingParams(no_repeat_ngram=model.generation.no_repeat_ngram)
-        self.copy_bias = model.generation.copy_bias
+        self.generation = model.generation
         self.stop_ids = list(model.manifest.eos_token_ids)
 
     def decide(
@@ -97,7 +97,7 @@ class Summarizer:
             sampling or self.sampling,
             on_token,
             self._stopper(stop_strings),
-            self._deferred(article, grounding),
+            self._deferred(article, grounding, fmt),
             stop_at=stop_at,
         )
         return self._finish(article, gen, decision, stop_strings)
@@ -112,19 +112,20 @@ class Summarizer:
         read = self.model.reads(article)
         return constraint_for(mode, tokenizer, vocab, read, tokenizer.encode(read).ids)
 
-    def _deferred(self, article: str, grounding: Grounding | None) -> _Deferred | None:
-        if resolve_grounding(grounding, self.grounding) == "off" and not self.copy_bias:
+    def _deferred(self, article: str, grounding: Grounding | None, fmt: Format | None) -> _Deferred | None:
+        bias = self.generation.bias_for(fmt or self.format)
+        if resolve_grounding(grounding, self.grounding) == "off" and not bias:
             return None
         self.model.vocab()
-        return _Deferred(SCANS.submit(self._rules, article, grounding))
+        return _Deferred(SCANS.submit(self._rules, article, grounding, bias))
 
-    def _rules(self, article: str, grounding: Grounding | None):
-        """The article's decoding rules: grounding's masks, then the bundle's copy bias."""
+    def _rules(self, article: str, grounding: Grounding | None, bias: float):
+        """The article's decoding rules: grounding's masks, then the bundle's copy bias for the format."""
         rule = self.constraint(article, grounding)
-        if not self.copy_bias:
+        if not bias:
             return rule
-        bias = CopyBias(self.model.tokenizer.encode(self.model.reads(article)).ids, self.copy_bias)
-        return bias if rule is None else Chain([rule, bias])
+        copy = CopyBias(self.model.tokenizer.encode(self.model.reads(article)).ids, bias)
+        return copy if rule is None else Chain([rule, copy])
 
     def batch(
         self,
@@ -151,7 +152,7 @@ class Summarizer:
                 self.stop_ids,
                 sampling or self.sampling,
                 stop_when=self._stopper(stop_strings),
-                constraints=[self._deferred(articles[i], modes[i]) for i in local],
+                constraints=[self._deferred(articles[i], modes[i], formats[i]) for i in local],
                 stop_at=stop_at,
             )
             for i, gen in zip(local, gens, strict=True):

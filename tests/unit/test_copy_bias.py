@@ -36,9 +36,11 @@ def test_a_masked_token_stays_masked_whatever_the_bonus():
     assert out[5] == -np.inf and out[2] == 10.0
 
 
-def test_the_bias_is_a_bundle_setting_and_old_bundles_read_without_it(tmp_path):
-    (tmp_path / "generation_config.json").write_text(json.dumps(GenerationSettings(96, 0, 1.5).to_json()))
-    assert read_generation(tmp_path) == GenerationSettings(96, 0, 1.5)
+def test_the_bias_is_a_bundle_setting_per_format_and_old_bundles_read_without_it(tmp_path):
+    biased = GenerationSettings(96, 0, (("highlights", 1.5),))
+    (tmp_path / "generation_config.json").write_text(json.dumps(biased.to_json()))
+    assert read_generation(tmp_path) == biased
+    assert biased.bias_for("highlights") == 1.5 and biased.bias_for("brief") == 0.0
     (tmp_path / "generation_config.json").write_text(json.dumps({"max_new_tokens": 96}))
-    assert read_generation(tmp_path).copy_bias == 0.0
+    assert read_generation(tmp_path).bias_for("highlights") == 0.0
     assert "copy_bias" not in GenerationSettings(96).to_json()  # an unbiased bundle's file is unchanged
