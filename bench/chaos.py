@@ -174,8 +174,7 @@ def _delivered(work: Path, items: list[dict], result: dict) -> dict:
     notes = [json.loads(line) for line in outbox.read_text().splitlines()] if outbox.exists() else []
     routes = {n["id"]: n for n in notes}
     ids = [i["id"] for i in items]
-    letters = [json.loads(p.read_text()) for p in (work / "dead-letter").glob("*.json")] if (
-        work / "dead-letter").exists() else []  # fmt: skip
+    letters = [json.loads(p.read_text()) for p in (work / "dead-letter").glob("*.json")]  # none: no folder
     lettered = {letter["item_id"] for letter in letters}
     records = result.pop("records")
     dlq = {i for i, r in records.items() if not r["ok"]}
@@ -197,8 +196,10 @@ def _delivered(work: Path, items: list[dict], result: dict) -> dict:
 
 def _p99_unaffected(result: dict, fault: str) -> float | None:
     """P99 (ms) of the items that did not need the faulty part."""
-    needed = (lambda r: r.get("escalated") or r.get("route") in ("escalate", "fallback")) if (
-        fault in ENDPOINT_FAULTS) else (lambda r: False)  # fmt: skip
+
+    def needed(r: dict) -> bool:  # only an endpoint fault has items that need it: the escalated ones
+        return fault in ENDPOINT_FAULTS and (r.get("escalated") or r.get("route") in ("escalate", "fallback"))
+
     latencies = [r["latency_s"] for r in result["records"].values() if r["first_ok"] and not needed(r)]
     return round(float(np.percentile(latencies, 99)) * 1000, 0) if latencies else None
 

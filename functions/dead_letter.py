@@ -32,7 +32,8 @@ class DeadLetter:
         over = len(body.encode("utf-8")) - max_bytes
         if over <= 0:
             return body
-        kept = self.payload.encode("utf-8")[: max(0, len(self.payload.encode("utf-8")) - over - 64)]
+        payload = self.payload.encode("utf-8")
+        kept = payload[: max(0, len(payload) - over - 64)]
         letter |= {"payload": kept.decode("utf-8", "ignore"), "payload_truncated": True}
         return json.dumps(letter, ensure_ascii=False)
 

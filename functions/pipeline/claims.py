@@ -48,8 +48,7 @@ class CacheSteps:
     def call(self, deadline: Deadline, fn, *args):
         """``fn(*args)`` within ``deadline`` and the cache's call bound, through the breaker; a
         broken invocation or an open circuit refuses at once, costing no time."""
-        if self.broken:
-            raise CacheError("the cache failed earlier in this invocation")
+        self._refuse_if_broken()
         try:
             return self.breaker.call(within, self.bound(deadline), fn, *args)
         except pybreaker.CircuitBreakerError:
@@ -70,8 +69,7 @@ class CacheSteps:
     def wait(self, key: str, deadline: Deadline) -> SummaryResult | None:
         """Another invocation's answer for a key it claimed; None when it did not come in time."""
         try:
-            if self.broken:
-                raise CacheError("the cache failed earlier in this invocation")
+            self._refuse_if_broken()
             timeout = deadline.cap(self.settings.claim_wait_s)  # waiting is not slowness: no call bound
             found = within(deadline, self.cache.wait, key, timeout, self.settings.claim_poll_s)
             return self._as_result("wait", key, found)
@@ -114,6 +112,10 @@ class CacheSteps:
             self.logger.warning("cache %s failed", op, extra={"cache_key": key[:16], "error": str(exc)})
         self.broken = self.broken or fault
         self.metrics.add_metric("CacheError", MetricUnit.Count, 1)
+
+    def _refuse_if_broken(self) -> None:
+        if self.broken:
+            raise CacheError("the cache failed earlier in this invocation")
 
     def _release(self, key: str, deadline: Deadline) -> None:
         try:

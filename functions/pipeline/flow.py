@@ -55,7 +55,7 @@ class Pipeline:
     def __post_init__(self) -> None:
         s, metrics, logger = self.settings, self.metrics, self.logger
         self.caching = CacheSteps(self.cache, s, metrics, logger)
-        self.story_steps = StorySteps(self.stories, self.fingerprint, s, metrics, logger)
+        self.story_steps = StorySteps(self.stories, self.fingerprint, s, metrics, logger, self.caching.call)
         fallback = FallbackPolicy(s.fallback, metrics, logger)
         # through self.engine at each call: the pipeline's engine stays the one way to the model
         self.model = ModelStep(lambda: self.engine(), self.escalator, s, fallback, metrics, logger)

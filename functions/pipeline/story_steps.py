@@ -1,9 +1,12 @@
 """Breaking stories in the flow: which story an item belongs to, whether its latest summary still
 holds for this copy (then it is served as ``route: story``), and each new summary recorded as the
-story's next version. Like the cache, the index only saves work: it never stops a summary."""
+story's next version. Like the cache, the index only saves work: it never stops a summary; it
+lives beside the cache (its bucket in AWS), so its calls go through the cache's ``call``: the same
+per-call bound and the same breaker."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -11,7 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from functions.cache.key import ModelFingerprint, cache_key
 from functions.config import Settings
 from functions.pipeline.outcome import LogSink, MetricSink, Outcome, elapsed_ms
-from functions.runtime.deadline import Deadline, within
+from functions.runtime.deadline import Deadline
 from functions.schemas import Faithfulness, NewsItem, StoryRef, SummaryResult, Timings, evidence_of
 from functions.stories.index import Match, StoryIndex
 from functions.stories.reuse import fact_changes, still_holds
@@ -24,13 +27,14 @@ class StorySteps:
     settings: Settings
     metrics: MetricSink
     logger: LogSink
+    store_call: Callable[..., object]  # (deadline, fn, *args): the cache's bounded, breaker-guarded call
 
     def match(self, item: NewsItem, deadline: Deadline) -> Match | None:
         """The story ``item`` belongs to; None without an index, or when it cannot answer in time."""
         if self.index is None:
             return None
         try:
-            return within(deadline.at_most(self.settings.cache_timeout_s), self.index.match, item.body)
+            return self.store_call(deadline, self.index.match, item.body)
         except Exception as exc:
             self._failed("match", item, exc)
             return None
@@ -65,8 +69,8 @@ class StorySteps:
             return outcome
         facts = [e.text for e in outcome.evidence]
         try:
-            version, previous = within(
-                deadline.at_most(self.settings.cache_timeout_s),
+            version, previous = self.store_call(
+                deadline,
                 self.index.record,
                 match, item.id, outcome.summary, outcome.format, facts, outcome.model_version, self.variant(item),
             )  # fmt: skip

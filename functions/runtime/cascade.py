@@ -15,7 +15,6 @@ OVER_BUDGET = "over_budget"  # not the cascade: the article does not fit the loc
 FLAGGED = "flagged"  # the guard found a number or name the article lacks
 DEGENERATE = "degenerate"  # empty or looping output
 LOW_CONFIDENCE = "low_confidence"  # the student's own tokens were unlikely
-CASCADE_REASONS = (FLAGGED, DEGENERATE, LOW_CONFIDENCE)
 
 
 def cascade_reason(summary: Summary, threshold: float | None) -> str | None:

@@ -105,12 +105,14 @@ class Summarizer:
     def constraint(self, article: str, grounding: Grounding | None = None):
         """The grounding rule for one article (None when grounding is off), over the part the
         model reads: it can only copy what it saw, and a short lead bounds the set-up's cost."""
+        read = self.model.reads(article)
+        return self._grounding_rule(grounding, read, self.model.tokenizer.encode(read).ids)
+
+    def _grounding_rule(self, grounding: Grounding | None, read: str, read_ids: list[int]):
         mode = resolve_grounding(grounding, self.grounding)
         if mode == "off":
             return None
-        vocab, tokenizer = self.model.vocab().result(), self.model.tokenizer
-        read = self.model.reads(article)
-        return constraint_for(mode, tokenizer, vocab, read, tokenizer.encode(read).ids)
+        return constraint_for(mode, self.model.tokenizer, self.model.vocab().result(), read, read_ids)
 
     def _deferred(self, article: str, grounding: Grounding | None, fmt: Format | None) -> _Deferred | None:
         bias = self.generation.bias_for(fmt or self.format)
@@ -120,11 +122,14 @@ class Summarizer:
         return _Deferred(SCANS.submit(self._rules, article, grounding, bias))
 
     def _rules(self, article: str, grounding: Grounding | None, bias: float):
-        """The article's decoding rules: grounding's masks, then the bundle's copy bias for the format."""
-        rule = self.constraint(article, grounding)
+        """The article's decoding rules: grounding's masks, then the bundle's copy bias for the
+        format; both over the part the model reads, selected and tokenized once."""
+        read = self.model.reads(article)
+        read_ids = self.model.tokenizer.encode(read).ids
+        rule = self._grounding_rule(grounding, read, read_ids)
         if not bias:
             return rule
-        copy = CopyBias(self.model.tokenizer.encode(self.model.reads(article)).ids, bias)
+        copy = CopyBias(read_ids, bias)
         return copy if rule is None else Chain([rule, copy])
 
     def batch(
