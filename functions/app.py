@@ -30,7 +30,7 @@ from functions.ingest import FolderObjectSource, ObjectSource, S3ObjectSource
 from functions.notify import EventBridgeNotifier, FanOut, Notifier, OutboxNotifier, SnsNotifier
 from functions.objects import FolderObjects, Objects, S3Objects
 from functions.pipeline import Pipeline
-from functions.runtime import pool
+from functions.runtime import loaded_models
 from functions.runtime.bundle import BundleInfo, ensure_servable, read_bundle
 from functions.runtime.deadline import Deadline
 from functions.runtime.summarize import Summarizer
@@ -97,12 +97,12 @@ class App:
         """The invocation's deadline: Lambda's remaining time less the configured margin."""
         return Deadline.of(context, self.settings.deadline_margin_s)
 
-    def engine(self) -> tuple[Summarizer, pool.Checkout]:
-        """The warm pool's model for this container's bundle (loads it on first use). The one way
+    def engine(self) -> tuple[Summarizer, loaded_models.Checkout]:
+        """The loaded model for this container's bundle (loads it on first use). The one way
         to the model: the handlers, the warmer and the SnapStart hook all come through here."""
         s = self.settings
         verify = s.verify_bundle and not s.bundle_uri  # fetch_bundle has checked every file already
-        checkout = pool.acquire(self.bundle_dir, s.threads, verify, s.allow_ungated, self.bundle)
+        checkout = loaded_models.acquire(self.bundle_dir, s.threads, verify, s.allow_ungated, self.bundle)
         if checkout.cold:
             self.metrics.add_metric("ModelLoadSeconds", MetricUnit.Seconds, checkout.model.load_seconds)
             # cold starts by Lambda's initialization type (on-demand, provisioned-concurrency, snap-start):

@@ -16,7 +16,7 @@ from functions.runtime.bundle import STUDENT_DIR
 from functions.runtime.grounding import DEFAULT_GROUNDING, Grounding
 from functions.runtime.prompt import DEFAULT_FORMAT, Format
 
-FlaggedPolicy = Literal["deliver", "fallback", "escalate"]  # its meaning: functions/pipeline/route.py
+FlaggedPolicy = Literal["deliver", "lead", "escalate"]  # its meaning: functions/pipeline/route.py
 
 
 class Settings(BaseSettings):
@@ -66,10 +66,12 @@ class Settings(BaseSettings):
     endpoint_backoff_s: float = 0.5  # base of the jittered exponential backoff
     breaker_failures: int = 3  # consecutive failed calls that open the circuit
     breaker_reset_s: float = 30.0  # how long an open circuit refuses calls before one trial
-    fallback: Literal["lead", "fail"] = "lead"  # when the endpoint is down or output degenerate
+    # when no model can answer (the endpoint down, the output degenerate): the lead sentences, marked
+    # fallback, or a failure back to the trigger (functions/pipeline/fallback.py)
+    when_no_model: Literal["lead", "fail"] = "lead"
 
     # Grounded decoding (numbers and names only from the article) and what to do with a
-    # summary the guard still flags: deliver it with the flag, send lead sentences instead, or
+    # summary the guard still flags: deliver it with the flag, send lead sentences instead (lead), or
     # escalate (the cascade: flagged, degenerate or low-confidence local summaries are re-done
     # by the escalation endpoint)
     grounding: Grounding = DEFAULT_GROUNDING

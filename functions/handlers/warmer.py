@@ -9,7 +9,7 @@ from __future__ import annotations
 from aws_lambda_powertools.metrics import MetricUnit
 
 from functions.app import App
-from functions.runtime import pool
+from functions.runtime import loaded_models
 
 
 def handle(event: dict, context, app: App) -> dict:
@@ -20,5 +20,5 @@ def handle(event: dict, context, app: App) -> dict:
         "cold": checkout.cold,
         "model_version": checkout.model.manifest.version,
         "load_seconds": round(checkout.model.load_seconds, 3) if checkout.cold else 0.0,
-        "loaded_versions": pool.loaded_versions(),
+        "loaded_versions": loaded_models.loaded_versions(),
     }

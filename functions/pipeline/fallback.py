@@ -1,5 +1,5 @@
 """The fallback policy: what an item gets when no model can give it a summary worth delivering
-(``NEWSBURST_FALLBACK``): the article's lead sentences marked ``fallback``, or a failure that
+(``NEWSBURST_WHEN_NO_MODEL``): the article's lead sentences marked ``fallback``, or a failure that
 goes back to its trigger (a retry, or a dead letter when retrying cannot help)."""
 
 from __future__ import annotations

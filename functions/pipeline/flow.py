@@ -56,7 +56,7 @@ class Pipeline:
         s, metrics, logger = self.settings, self.metrics, self.logger
         self.caching = CacheSteps(self.cache, s, metrics, logger)
         self.story_steps = StorySteps(self.stories, self.fingerprint, s, metrics, logger, self.caching.call)
-        fallback = FallbackPolicy(s.fallback, metrics, logger)
+        fallback = FallbackPolicy(s.when_no_model, metrics, logger)
         # through self.engine at each call: the pipeline's engine stays the one way to the model
         self.model = ModelStep(lambda: self.engine(), self.escalator, s, fallback, metrics, logger)
         self.deliver = Delivery(self.notifier, self.desk, s.story_notify, metrics, logger, self.caching.call)

@@ -18,13 +18,13 @@ from functions.runtime.cascade import DEGENERATE, FLAGGED, LOW_CONFIDENCE, OVER_
 from functions.runtime.deadline import Deadline
 from functions.runtime.escalation_rule import RouteDecision
 from functions.runtime.grounding import Grounding
-from functions.runtime.pool import Checkout
+from functions.runtime.loaded_models import Checkout
 from functions.runtime.prompt import Format
 from functions.runtime.summarize import NeedsEscalation, Summarizer, Summary
 from functions.schemas import NewsItem, SummaryResult
 from functions.summary_result import summary_result
 
-Engine = Callable[[], tuple[Summarizer, Checkout]]  # the container's loaded model (runtime/pool.py)
+Engine = Callable[[], tuple[Summarizer, Checkout]]  # the container's loaded model (runtime/loaded_models.py)
 # the metric each escalation reason adds beside Escalated (the dashboard's escalation widget)
 REASON_METRICS = {
     FLAGGED: "EscalatedFlagged",

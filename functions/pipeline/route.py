@@ -2,7 +2,7 @@
 guard report and confidence mean for its route.
 
 - ``deliver``: a flagged summary is delivered, flagged (the editors see what was not found);
-- ``fallback``: a flagged summary is replaced by the article's lead;
+- ``lead``: a flagged summary is replaced by the article's lead (marked fallback);
 - ``escalate``: a flagged, degenerate or low-confidence summary is written again by the GPU
   endpoint's teacher (the cascade); the student's summary stands in if the teacher cannot.
 A degenerate summary (empty, looping) is never delivered, whatever the policy.
@@ -27,7 +27,7 @@ class Verdict:
 def judge(summary: Summary, policy: FlaggedPolicy, threshold: float | None) -> Verdict:
     if summary.guard.degenerate:
         stands = "degenerate"
-    elif summary.guard.flagged and policy == "fallback":
+    elif summary.guard.flagged and policy == "lead":
         stands = "lead"
     else:
         stands = "deliver"

@@ -56,7 +56,7 @@ class LocalModel:
         return self.template.encode(self.tokenizer, self.reads(article), fmt)
 
     def vocab(self) -> Future[VocabClasses]:
-        """The tokenizer's vocabulary classes, scanned once per loaded model (the warm pool keeps
+        """The tokenizer's vocabulary classes, scanned once per loaded model (loaded_models keeps
         the model, so a warm container never scans again)."""
         if self._vocab is None:
             self._vocab = SCANS.submit(VocabClasses.of, self.tokenizer)

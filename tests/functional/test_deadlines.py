@@ -20,7 +20,11 @@ TIMEOUT_S, MARGIN_S = 6.0, 1.0  # a small Lambda timeout; the deadline is 5 s af
 def test_an_sqs_batch_returns_before_its_deadline_with_per_item_outcomes(make_app, behaviour):
     with raw_server(behaviour) as url:
         app = make_app(
-            endpoint_url=url, endpoint_timeout_s=50, endpoint_attempts=3, deadline_margin_s=MARGIN_S, fallback="fail"
+            endpoint_url=url,
+            endpoint_timeout_s=50,
+            endpoint_attempts=3,
+            deadline_margin_s=MARGIN_S,
+            when_no_model="fail",
         )
         event = sqs_event([json.dumps(news_item()), json.dumps(long_item())])
         start = time.monotonic()

@@ -46,7 +46,7 @@ def test_endpoint_500s_are_retried_then_fall_back_to_lead_sentences(make_app):
 def test_endpoint_timeout_with_fail_policy_sends_the_item_back_to_the_queue(make_app):
     with misbehaving(200, delay_s=2.0) as (url, calls):
         make_app(
-            endpoint_url=url, endpoint_timeout_s=0.3, endpoint_attempts=2, endpoint_backoff_s=0.01, fallback="fail"
+            endpoint_url=url, endpoint_timeout_s=0.3, endpoint_attempts=2, endpoint_backoff_s=0.01, when_no_model="fail"
         )
         event_items = [long_item(), news_item()]
         result = _run(event_items)

@@ -39,7 +39,7 @@ def test_a_garbage_answer_is_an_endpoint_failure_retried_then_the_fallback(make_
 
 
 def test_no_endpoint_under_the_fail_policy_is_a_permanent_failure(make_app):
-    app = make_app(fallback="fail")
+    app = make_app(when_no_model="fail")
     out = router.handler(eventbridge_event(long_item()), LocalContext())  # no RetryLater: dead-lettered at once
     assert out["items"][0]["status"] == "dead-lettered"
     assert "no GPU endpoint" in out["items"][0]["reason"]

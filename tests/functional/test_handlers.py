@@ -10,7 +10,7 @@ import pytest
 
 from functions.handlers import router
 from functions.local_invoke import LocalContext, eventbridge_event, sqs_event
-from functions.runtime import pool
+from functions.runtime import loaded_models
 from tests.conftest import ROOT
 from tests.factories import http_event, long_item, news_item, s3_event
 
@@ -116,7 +116,7 @@ def test_over_budget_without_an_endpoint_falls_back_or_fails_per_policy(make_app
     (r,) = router.handler(eventbridge_event(long_item()), LocalContext())["items"]
     assert r["result"]["fallback"] and r["result"]["escalated"]
     assert r["result"]["summary"].startswith(long_item()["body"][:60])
-    app = make_app(fallback="fail")
+    app = make_app(when_no_model="fail")
     # no endpoint is configured: a retry cannot fix that, so the item is dead-lettered at once
     (r,) = router.handler(eventbridge_event(long_item(id="strict")), LocalContext())["items"]
     assert r["status"] == "dead-lettered" and "no GPU endpoint" in r["reason"]
@@ -124,7 +124,7 @@ def test_over_budget_without_an_endpoint_falls_back_or_fails_per_policy(make_app
 
 
 def test_warmer_loads_once_and_then_answers_warm(make_app):
-    pool.clear()
+    loaded_models.clear()
     make_app()
     event = json.loads((ROOT / "events" / "warmer-schedule.json").read_text())
     first = router.handler(event, LocalContext())
@@ -159,7 +159,7 @@ def test_logs_and_metrics_carry_ids_but_never_article_text_or_secrets(make_app, 
 def test_preload_loads_the_model_at_import_in_the_init_phase(student_dir, tmp_path):
     code = (
         "import time; t = time.perf_counter(); import functions.handlers.router as r;"
-        "from functions.runtime import pool; print(len(pool.loaded_versions()))"
+        "from functions.runtime import loaded_models; print(len(loaded_models.loaded_versions()))"
     )
     env = {"NEWSBURST_BUNDLE_DIR": str(student_dir), "NEWSBURST_CACHE_DIR": str(tmp_path), "PATH": "/usr/bin"}
     got = [
@@ -205,7 +205,7 @@ def test_a_flagged_summary_can_be_replaced_by_lead_sentences(make_app, monkeypat
     make_app(flagged_policy="deliver")
     kept = router.handler(eventbridge_event(news_item()), LocalContext())["items"][0]["result"]
     assert kept["faithfulness"]["flagged"] and not kept["fallback"]
-    app = make_app(flagged_policy="fallback")
+    app = make_app(flagged_policy="lead")
     for path in app.settings.cache_dir.glob("*.json"):
         path.unlink()  # the delivered summary above is cached; ask the model again
     replaced = router.handler(eventbridge_event(news_item()), LocalContext())["items"][0]["result"]
@@ -225,7 +225,7 @@ def test_one_retryable_record_is_retried_alone_and_the_event_succeeds(make_app, 
     event = s3_event("news", "short.json")
     event["Records"].append(s3_event("news", "long.json")["Records"][0])
     with misbehaving(500) as (url, _):
-        app = make_app(ingest_dir=tmp_path / "ingest", endpoint_url=url, endpoint_attempts=1, fallback="fail")
+        app = make_app(ingest_dir=tmp_path / "ingest", endpoint_url=url, endpoint_attempts=1, when_no_model="fail")
         out = router.handler(event, LocalContext())
         assert [i["status"] for i in out["items"]] == ["summarized", "queued for retry"]
         assert [n["id"] for n in _outbox(app)] == [news_item()["id"]]
@@ -242,7 +242,7 @@ def test_when_the_items_queue_is_down_too_the_event_is_retried_whole(make_app, t
 
     (tmp_path / "not-a-folder").write_text("")
     with misbehaving(500) as (url, _):
-        make_app(endpoint_url=url, endpoint_attempts=1, fallback="fail", handoff_dir=tmp_path / "not-a-folder")
+        make_app(endpoint_url=url, endpoint_attempts=1, when_no_model="fail", handoff_dir=tmp_path / "not-a-folder")
         with pytest.raises(RetryLater, match="GPU endpoint unavailable"):
             router.handler(eventbridge_event(long_item()), LocalContext())
 

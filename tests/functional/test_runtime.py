@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from functions.runtime import pool
+from functions.runtime import loaded_models
 from functions.runtime.bundle import BundleError
 from functions.runtime.kv_cache import SharedKVCache
 from functions.runtime.kv_generate import KVCacheDecoder
@@ -22,26 +22,26 @@ from tests.conftest import ROOT
 ARTICLE = json.loads((ROOT / "events/news/lee-170.json").read_text())["body"]
 
 
-def test_warm_pool_loads_once_per_version_and_keeps_a_canary_beside_it(tiny_export, tmp_path):
-    pool.clear()
+def test_a_container_loads_each_bundle_version_once_and_keeps_a_canary_beside_it(tiny_export, tmp_path):
+    loaded_models.clear()
     student = tiny_export[0] / "student"
-    first = pool.acquire(student)
-    again = pool.acquire(student)
+    first = loaded_models.acquire(student)
+    again = loaded_models.acquire(student)
     assert first.cold and not again.cold and again.model is first.model
     canary = tmp_path / "canary"
     shutil.copytree(tiny_export[0] / "teacher", canary)
-    other = pool.acquire(canary)
-    assert other.cold and pool.acquire(student).model is first.model
-    assert len(pool.loaded_versions()) == 2
-    pool.clear()
+    other = loaded_models.acquire(canary)
+    assert other.cold and loaded_models.acquire(student).model is first.model
+    assert len(loaded_models.loaded_versions()) == 2
+    loaded_models.clear()
 
 
 def test_a_pooled_model_has_its_prompt_prefix_cached_at_load(tiny_export, monkeypatch):
-    pool.clear()
-    decoder = pool.acquire(tiny_export[0] / "student").model.decoder
+    loaded_models.clear()
+    decoder = loaded_models.acquire(tiny_export[0] / "student").model.decoder
     monkeypatch.setattr(decoder, "step", None)  # asking for the prefix cache must run nothing now
     assert decoder.prefix_cache()[decoder.past_names[0]].shape[2] == len(decoder.prefix) > 0
-    pool.clear()
+    loaded_models.clear()
 
 
 def test_long_articles_escalate_with_exact_token_counts_and_are_never_truncated(tiny_export):
@@ -186,15 +186,15 @@ def test_grounded_batches_equal_one_by_one_in_every_mode(tiny_export):
 
 
 def test_a_prefetched_bundle_is_loaded_once_and_its_first_checkout_is_the_cold_one(student_dir):
-    pool.clear()
-    pool.prefetch(student_dir)
-    first = pool.acquire(student_dir)  # waits for the prefetch thread, or loads if it has not started
-    second = pool.acquire(student_dir)
+    loaded_models.clear()
+    loaded_models.prefetch(student_dir)
+    first = loaded_models.acquire(student_dir)  # waits for the prefetch thread, or loads if it has not started
+    second = loaded_models.acquire(student_dir)
     assert first.cold and not second.cold and first.model is second.model
-    pool.clear()
-    pool.prefetch(student_dir / "missing")  # a failure ahead of time is met again where it can be seen
+    loaded_models.clear()
+    loaded_models.prefetch(student_dir / "missing")  # a failure ahead of time is met again where it can be seen
     with pytest.raises(BundleError):
-        pool.acquire(student_dir / "missing")
+        loaded_models.acquire(student_dir / "missing")
 
 
 def test_a_bundle_that_reads_the_lead_serves_a_long_article_locally_and_grounds_on_what_it_read(tiny_export):

@@ -3,15 +3,15 @@ import random
 import numpy as np
 
 from functions.config import Settings
-from functions.runtime import pool, snapstart
+from functions.runtime import loaded_models, snapstart
 
 
 def test_before_snapshot_loads_the_pool_and_generates(tiny_export, make_app):
-    pool.clear()
+    loaded_models.clear()
     app = make_app(bundle_dir=tiny_export[0] / "student")
     assert snapstart.before_snapshot(lambda: app.engine()[0]).prompt_tokens > 20
-    assert not pool.acquire(app.settings.bundle_dir).cold  # the snapshot would carry the warm session
-    pool.clear()
+    assert not loaded_models.acquire(app.settings.bundle_dir).cold  # the snapshot would carry the warm session
+    loaded_models.clear()
 
 
 def test_before_snapshot_fetches_a_bundle_given_by_uri(make_app, aws, student_dir, tmp_path):
@@ -22,11 +22,11 @@ def test_before_snapshot_fetches_a_bundle_given_by_uri(make_app, aws, student_di
 
     boto3.client("s3").create_bucket(Bucket="snap-bundles")
     uri = publish(student_dir, read_manifest(student_dir), "s3://snap-bundles/models")
-    pool.clear()
+    loaded_models.clear()
     app = make_app(bundle_uri=uri, bundle_cache_dir=tmp_path / "fetched", bundle_dir=tmp_path / "absent")
     assert snapstart.before_snapshot(lambda: app.engine()[0]).prompt_tokens > 20  # no BundleError: fetched first
     assert (tmp_path / "fetched" / read_manifest(student_dir).version / "manifest.json").exists()
-    pool.clear()
+    loaded_models.clear()
 
 
 def test_after_restore_reseeds_randomness():

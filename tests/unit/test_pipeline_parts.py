@@ -130,7 +130,7 @@ def _summary(logprob: float = -0.1, claims=(), degenerate=None) -> Summary:
     [
         (_summary(), "deliver", "deliver", None),
         (_summary(claims=["Sydney"]), "deliver", "deliver", None),  # delivered, flagged
-        (_summary(claims=["Sydney"]), "fallback", "lead", None),
+        (_summary(claims=["Sydney"]), "lead", "lead", None),
         (_summary(claims=["Sydney"]), "escalate", "deliver", "flagged"),  # the student's stands in
         (_summary(degenerate="repetition"), "deliver", "degenerate", None),
         (_summary(degenerate="repetition"), "escalate", "degenerate", "degenerate"),

@@ -1,4 +1,6 @@
-"""The warm pool: one loaded model per bundle folder per process (container).
+"""Loaded models: one per bundle folder per process (container), the warm start of every
+invocation after the first (the in-process side of warm-start pooling; ops/ plans the warm pools
+of containers).
 
 Lambda reuses a container across invocations, so the ORT session is built once and every
 warm invocation takes it from here without touching the disk. Bundles are immutable once
