@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 
 import boto3
 import pytest
+import time_machine
 
 from functions.cache.s3 import S3Cache
 from functions.handlers import router
@@ -27,23 +29,31 @@ def test_s3_claims_are_exclusive_and_expire(bucket):
     cache = S3Cache(boto3.client("s3"), bucket, "summaries/")
     wins = run_concurrently(6, lambda _: cache.claim("k", ttl_s=30))
     assert wins.count(True) == 1 and cache.pending("k")
-    assert cache.claim("dead", ttl_s=0.3)
-    time.sleep(0.5)
-    assert cache.claim("dead", ttl_s=60) and not cache.claim("dead", ttl_s=60)  # a dead claimant's marker expired
+    with time_machine.travel(time.time()) as clock:
+        assert cache.claim("dead", ttl_s=0.3)
+        clock.shift(0.5)
+        assert cache.claim("dead", ttl_s=60) and not cache.claim("dead", ttl_s=60)  # a dead claimant's marker expired
     cache.put("k", {"summary": "s", "model_version": "v"})
     assert cache.get("k") == {"summary": "s", "model_version": "v"} and not cache.pending("k")
 
 
 def test_identical_items_in_a_burst_run_the_model_once(make_app, bucket, monkeypatch):
-    app = make_app(cache_bucket=bucket, claim_wait_s=30)
-    calls = []
-    real = app.engine
+    # a generous cache bound: under a loaded machine a slow call would turn off dedup, not test it
+    app = make_app(cache_bucket=bucket, claim_wait_s=30, cache_timeout_s=30)
+    calls, waiting = [], threading.Semaphore(0)
+    real, real_wait = app.engine, S3Cache.wait
+
+    def counted_wait(self, *args, **kwargs):
+        waiting.release()
+        return real_wait(self, *args, **kwargs)
 
     def counting_engine():
         calls.append(1)
-        time.sleep(0.3)  # hold the claim while the others arrive
+        for _ in range(4):  # hold the claim until the four copies wait on it
+            assert waiting.acquire(timeout=30)
         return real()
 
+    monkeypatch.setattr(S3Cache, "wait", counted_wait)
     monkeypatch.setattr(app, "engine", counting_engine)
 
     def invoke(i):

@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+import time_machine
 
 from functions.handlers import router
 from functions.local_invoke import LocalContext, eventbridge_event, sqs_event
@@ -108,8 +109,11 @@ def test_local_generation_stops_at_the_deadline_and_hands_the_unfinished_back(ma
     app = make_app()
     summarizer, _ = app.engine()
     body = news_item()["body"]
-    stop_at = time.monotonic() + 0.05
-    cut = summarizer(body, max_new_tokens=64, on_token=lambda _: time.sleep(0.03), stop_at=stop_at, grounding="off")
+    with time_machine.travel(time.time(), tick=False) as clock:  # each token takes 30 ms of a fake clock
+        stop_at = time.monotonic() + 0.05
+        cut = summarizer(
+            body, max_new_tokens=64, on_token=lambda _: clock.shift(0.03), stop_at=stop_at, grounding="off"
+        )
     assert cut.generation.stop_reason == "deadline" and 1 <= len(cut.generation.token_ids) <= 3
     items = [NewsItem.model_validate(news_item(id=f"n{i}")).settled(app.settings) for i in range(3)]
     late = app.pipeline.model.run(items, time.perf_counter(), Deadline.after(-0.01))

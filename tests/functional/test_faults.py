@@ -12,6 +12,7 @@ import uuid
 
 import boto3
 import pytest
+import time_machine
 
 from functions.cache.s3 import S3Cache
 from functions.handlers import router
@@ -73,9 +74,10 @@ def test_s3_claims_are_owner_checked_on_release(aws):
     name = f"claims-{uuid.uuid4().hex[:8]}"
     boto3.client("s3").create_bucket(Bucket=name)
     stale, fresh = S3Cache(boto3.client("s3"), name), S3Cache(boto3.client("s3"), name)
-    assert stale.claim("k", ttl_s=0.5)
-    time.sleep(0.7)
-    assert fresh.claim("k", ttl_s=60)
+    with time_machine.travel(time.time()) as clock:
+        assert stale.claim("k", ttl_s=0.5)
+        clock.shift(0.7)
+        assert fresh.claim("k", ttl_s=60)
     stale.release("k")
     assert fresh.pending("k")
     fresh.release("k")

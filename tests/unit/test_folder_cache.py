@@ -1,6 +1,8 @@
 import threading
 import time
 
+import time_machine
+
 from functions.cache.store import FolderCache
 from tests.concurrency import run_concurrently
 
@@ -13,10 +15,11 @@ def test_only_one_of_many_concurrent_claims_wins(tmp_path):
 
 def test_a_dead_claimant_blocks_the_key_only_until_its_marker_expires(tmp_path):
     cache = FolderCache(tmp_path)
-    assert cache.claim("k", ttl_s=1.0)
-    assert not cache.claim("k", ttl_s=1.0)
-    time.sleep(1.2)
-    assert cache.claim("k", ttl_s=60)  # taken over
+    with time_machine.travel(time.time()) as clock:
+        assert cache.claim("k", ttl_s=1.0)
+        assert not cache.claim("k", ttl_s=1.0)
+        clock.shift(1.2)
+        assert cache.claim("k", ttl_s=60)  # taken over
     assert not cache.claim("k", ttl_s=60)
 
 
@@ -40,9 +43,10 @@ def test_a_released_claim_stops_the_wait_and_can_be_claimed_again(tmp_path):
 
 def test_a_stale_claimant_cannot_release_the_claim_that_replaced_its_own(tmp_path):
     stale, fresh = FolderCache(tmp_path), FolderCache(tmp_path)  # two containers on one folder
-    assert stale.claim("k", ttl_s=0.1)
-    time.sleep(0.2)
-    assert fresh.claim("k", ttl_s=60)  # took over the expired marker
+    with time_machine.travel(time.time()) as clock:
+        assert stale.claim("k", ttl_s=0.1)
+        clock.shift(0.2)
+        assert fresh.claim("k", ttl_s=60)  # took over the expired marker
     stale.release("k")
     assert fresh.pending("k")  # the newer claim stands
     fresh.release("k")
