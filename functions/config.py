@@ -135,6 +135,7 @@ class EndpointSettings(BaseSettings):
     queue_size: int = 16  # queued requests beyond this get 429 + Retry-After
     deadline_s: float = 50.0  # per request, below SageMaker's 60 s invocation limit
     body_timeout_s: float = 10.0  # a declared body must arrive within this (a held-open slot, else)
+    header_timeout_s: float = 5.0  # a connection's request head too (slowloris: endpoint/header_deadline.py)
     threads: int | None = None
     warmup: bool = True  # one generation before /ping reports ready
     grounding: Grounding = DEFAULT_GROUNDING  # defaults when a request does not say

@@ -32,6 +32,7 @@ from starlette.routing import Route
 
 from functions.config import EndpointSettings
 from functions.endpoint.batcher import DeadlineExceeded, DynamicBatcher, OnToken, Overloaded
+from functions.endpoint.header_deadline import with_header_timeout
 from functions.runtime.deadline import Deadline
 from functions.runtime.escalation_rule import RouteDecision
 from functions.runtime.model import LocalModel, load_model
@@ -267,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
         build_app(endpoint),
         log_level="warning",
         access_log=False,
-        timeout_keep_alive=5,  # idle and half-open connections do not linger
+        timeout_keep_alive=5,  # idle connections between requests do not linger ...
+        http=with_header_timeout(settings.header_timeout_s),  # ... nor ones that never send a whole head
         limit_concurrency=settings.max_connections,  # beyond this uvicorn answers 503 before any work
         h11_max_incomplete_event_size=16 * 1024,  # header flood
     )

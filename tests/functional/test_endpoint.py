@@ -119,3 +119,30 @@ def test_a_declared_body_that_never_comes_is_answered_408_and_the_slot_freed(sta
         assert answer.startswith("HTTP/1.1 408") and "not received within" in answer
         assert time.monotonic() - started < 5
         assert urllib3.request("GET", f"{url}/ping").status == 200
+
+
+def test_connections_that_never_send_a_whole_head_are_closed_and_ping_recovers(start_endpoint, student_dir):
+    """Slowloris: half-open connections fill the server's connection limit (every /ping answers
+    503 while they are held) until the header deadline closes them, trickling ones included.
+    Without the deadline each recv below waits out its 10 s socket timeout."""
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    with start_endpoint(student_dir, secret=SECRET, max_connections=8, header_timeout_s=3.0) as url:
+        where = urlsplit(url)
+        held = [socket.create_connection((where.hostname, where.port), timeout=10) for _ in range(10)]
+        for conn in held:
+            conn.sendall(b"GET /ping HTTP/1.1\r\nHo")  # and then nothing
+        opened = time.monotonic()
+        for byte in b"st: x\r\nX-Trickle: " + b"a" * 30:  # a byte every 0.1 s (4 s) does not hold one either
+            try:
+                held[0].sendall(bytes([byte]))
+            except OSError:
+                break  # closed by the server
+            time.sleep(0.1)  # the attacker's pace
+        for conn in held:
+            assert conn.recv(4096) == b""  # the server closed it, unanswered
+            conn.close()
+        assert time.monotonic() - opened < 8
+        assert urllib3.request("GET", f"{url}/ping", retries=False).status == 200
