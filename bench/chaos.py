@@ -6,9 +6,11 @@ Faults (``--faults``, comma-separated; default all):
 - ``container-kill``: a busy container is killed (SIGKILL) every ``--kill-every`` seconds, mid-invocation
 - ``init-fail``: every second container fails its INIT (its bundle folder is missing)
 - ``cache-unwritable``: the response cache's folder cannot be created (a file stands in its place)
+- ``cache-slow``: the cache is an S3 bucket that answers every call, after ``SLOW_CACHE_S``
 - ``cache-trickle``: the cache is an S3 bucket whose endpoint sends a header line every 0.3 s for ever
-- ``endpoint-down``, ``endpoint-slow``, ``endpoint-garbage``: the GPU endpoint refuses connections,
-  reads requests and never answers, or answers 200 with an HTML page
+- ``endpoint-down``, ``endpoint-slow``, ``endpoint-trickle``, ``endpoint-garbage``: the GPU endpoint
+  refuses connections, reads requests and never answers, sends a header line every 0.3 s for ever,
+  or answers 200 with an HTML page
 
 The functions run with ``NEWSBURST_FLAGGED_POLICY=escalate``, so flagged, degenerate and
 low-confidence summaries need the endpoint. Every item is one SQS message: a failed record
@@ -55,9 +57,10 @@ from ops.traces import read_newsburst  # noqa: E402
 SPIKE = ROOT / "events" / "traces" / "spike.json"
 SPIKE_AT_S = 3600.0  # the trace's burst starts an hour in
 OUT = ROOT / "build" / "bench" / "chaos.json"
-FAULTS = ("container-kill", "init-fail", "cache-unwritable", "cache-trickle",
-          "endpoint-down", "endpoint-slow", "endpoint-garbage")  # fmt: skip
-ENDPOINT_FAULTS = {"endpoint-down", "endpoint-slow", "endpoint-garbage"}
+FAULTS = ("container-kill", "init-fail", "cache-unwritable", "cache-slow", "cache-trickle",
+          "endpoint-down", "endpoint-slow", "endpoint-trickle", "endpoint-garbage")  # fmt: skip
+ENDPOINT_FAULTS = {"endpoint-down", "endpoint-slow", "endpoint-trickle", "endpoint-garbage"}
+SLOW_CACHE_S = 0.5  # per call: S3 answers small objects in tens of ms
 VISIBILITY_S = 1.0  # before a failed record is received again (short: the run is bounded)
 P99_LIMIT = 1.5
 
@@ -80,18 +83,29 @@ def _fault_env(fault: str, work: Path, stack: ExitStack, healthy_url: str) -> di
         (work / "blocker").parent.mkdir(parents=True, exist_ok=True)
         (work / "blocker").write_text("a file where the cache folder should be")
         return {"NEWSBURST_CACHE_DIR": str(work / "blocker" / "cache")}
-    if fault == "cache-trickle":
-        url = stack.enter_context(raw_server("trickle"))
+    if fault in ("cache-slow", "cache-trickle"):
+        if fault == "cache-slow":
+            url, _ = stack.enter_context(stand_in(_empty_bucket, lambda r: SLOW_CACHE_S))
+        else:
+            url = stack.enter_context(raw_server("trickle"))
         return {"NEWSBURST_CACHE_BUCKET": "chaos", "AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": "chaos",
                 "AWS_SECRET_ACCESS_KEY": "chaos", "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
     if fault == "endpoint-down":
         return {"NEWSBURST_ENDPOINT_URL": "http://127.0.0.1:9"}  # the discard port: nothing listens
-    if fault == "endpoint-slow":
-        return {"NEWSBURST_ENDPOINT_URL": stack.enter_context(raw_server("slow"))}
+    if fault in ("endpoint-slow", "endpoint-trickle"):
+        return {"NEWSBURST_ENDPOINT_URL": stack.enter_context(raw_server(fault.removeprefix("endpoint-")))}
     if fault == "endpoint-garbage":
         url, _ = stack.enter_context(stand_in(lambda r: (200, "text/html", b"<html>Service Unavailable</html>")))
         return {"NEWSBURST_ENDPOINT_URL": url}
     return {"NEWSBURST_ENDPOINT_URL": healthy_url}
+
+
+def _empty_bucket(request) -> tuple[int, str, bytes]:
+    """An S3 bucket that takes every write and holds nothing: each read misses (a slow cache that
+    works, unlike the trickling one)."""
+    if request.method in ("GET", "HEAD"):
+        return 404, "application/xml", b"<Error><Code>NoSuchKey</Code><Message>chaos</Message></Error>"
+    return (204 if request.method == "DELETE" else 200), "application/xml", b""
 
 
 def run_fault(fault: str, items: list[dict], arrivals: np.ndarray, args, healthy_url: str) -> dict:

@@ -43,8 +43,10 @@ class Settings(BaseSettings):
     claim_ttl_s: float = 120.0  # a dead claimant blocks an item at most this long
     claim_wait_s: float = 5.0  # how long a duplicate waits for the claimant before handing back
     claim_poll_s: float = 0.1
-    cache_timeout_s: float = 2.0  # one cache call at most this long; past it the item goes on without the cache
-    cache_breaker_failures: int = 3  # failed cache calls in a row that open the container's cache circuit
+    # one cache call at most this long (S3 answers small objects in tens of ms); past it the item goes
+    # on without the cache and the container skips the cache until cache_breaker_reset_s has passed
+    cache_timeout_s: float = 1.0
+    cache_breaker_failures: int = 3  # cache errors in a row that open the container's cache circuit
     cache_breaker_reset_s: float = 30.0  # how long an open cache circuit skips the cache before one trial
 
     # Escalation to the GPU endpoint: SageMaker when endpoint_name is set, else HTTPS endpoint_url

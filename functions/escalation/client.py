@@ -2,16 +2,27 @@
 
 tenacity does the retries and pybreaker the breaker; the breaker wraps the whole retried
 call, so one dead endpoint costs a caller at most ``attempts`` tries and, once the circuit is
-open, nothing at all until ``reset_s`` has passed.
+open, nothing at all until ``reset_s`` has passed. An endpoint that stays silent for a whole
+attempt (no answer, or one trickling in) is not tried again and opens the circuit at once: each
+further try, by this invocation or the next, would hold the container for the same bound while
+the items that need no endpoint queue behind it.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import pybreaker
 from pydantic import ValidationError
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, stop_any, wait_random_exponential
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    retry_if_not_exception_type,
+    stop_after_attempt,
+    stop_any,
+    wait_random_exponential,
+)
 from tenacity.stop import stop_base
 
 from functions.escalation.transport import EndpointError, EndpointRejected, TransientEndpointError, Transport
@@ -28,6 +39,11 @@ class EndpointLate(EndpointUnavailable):
 
 
 MIN_ATTEMPT_S = 0.2  # less time than this left: do not start an attempt
+SILENT_SHARE = 0.9  # an attempt that failed after this share of its bound found the endpoint silent
+
+
+class EndpointSilent(TransientEndpointError):
+    """No answer within an attempt's whole bound."""
 
 
 class _PastDeadline(stop_base):
@@ -66,6 +82,8 @@ class EndpointClient:
         except pybreaker.CircuitBreakerError:
             raise EndpointUnavailable(f"circuit open for {self.transport.target}") from None
         except EndpointError as exc:
+            if isinstance(exc, EndpointSilent):
+                self.breaker.open()
             if deadline.remaining() < MIN_ATTEMPT_S:
                 raise EndpointLate(f"deadline reached waiting for the endpoint ({exc})") from None
             raise EndpointUnavailable(str(exc)) from None
@@ -75,7 +93,7 @@ class EndpointClient:
         retrying = Retrying(
             stop=stop_any(stop_after_attempt(self.attempts), _PastDeadline(deadline)),
             wait=lambda state: deadline.cap(backoff(state)),
-            retry=retry_if_exception_type(TransientEndpointError),
+            retry=retry_if_exception_type(TransientEndpointError) & retry_if_not_exception_type(EndpointSilent),
             reraise=True,
         )
         return retrying(self._once, payload, ids, deadline)
@@ -86,10 +104,15 @@ class EndpointClient:
         timeout = deadline.cap(self.timeout_s)
         if timeout < MIN_ATTEMPT_S:
             raise TransientEndpointError("no time left before the invocation's deadline")
+        started = time.monotonic()
         try:  # bounded in total, not per read (see deadline.within)
             raw = within(Deadline.after(timeout), self.transport.invoke, payload, timeout)
         except DeadlineReached:
-            raise TransientEndpointError(f"no complete answer within {timeout:.1f} s") from None
+            raise EndpointSilent(f"no complete answer within {timeout:.1f} s") from None
+        except TransientEndpointError as exc:  # the transport's own read timeout is the same silence
+            if time.monotonic() - started >= SILENT_SHARE * timeout:
+                raise EndpointSilent(f"{exc} after {timeout:.1f} s") from None
+            raise
         try:
             response = EndpointResponse.model_validate(raw)
         except ValidationError:

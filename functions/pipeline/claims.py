@@ -3,7 +3,8 @@ claim, then store the answer or release the claim. A claim taken inside ``claims
 on every path (settled, left unsettled, or an exception). The cache only saves work: a failed or
 slow call is counted and logged, never a failed summary; and it costs an invocation at most one
 timeout: after a failed call the invocation asks it nothing more (``begin`` starts one), and after
-``cache_breaker_failures`` in a row the container's breaker skips it for ``cache_breaker_reset_s``.
+``cache_breaker_failures`` errors in a row, or one call past its bound, the container's breaker
+skips it for ``cache_breaker_reset_s``.
 """
 
 from __future__ import annotations
@@ -53,6 +54,11 @@ class CacheSteps:
             return self.breaker.call(within, self.bound(deadline), fn, *args)
         except pybreaker.CircuitBreakerError:
             raise CacheError("the cache's circuit is open") from None
+        except DeadlineReached:
+            # a cache that did not answer in its bound is slow, not flaky: the next invocations
+            # would each pay the same bound, so the container skips it at once until the reset
+            self.breaker.open()
+            raise
 
     def lookup(self, key: str, deadline: Deadline = NEVER) -> SummaryResult | None:
         try:

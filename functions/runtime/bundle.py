@@ -145,23 +145,13 @@ class GenerationSettings:
     # per format, the logit bonus for continuing the article's phrases (runtime/copy_bias.py);
     # (format, bias) pairs so that the settings stay hashable
     copy_bias: tuple[tuple[str, float], ...] = ()
-    # per format, the new tokens written before the end may come (runtime/min_length.py)
-    min_new_tokens: tuple[tuple[str, int], ...] = ()
 
     def bias_for(self, fmt: str) -> float:
         return dict(self.copy_bias).get(fmt, 0.0)
 
-    def min_tokens_for(self, fmt: str) -> int:
-        return dict(self.min_new_tokens).get(fmt, 0)
-
     def to_json(self) -> dict:
         out = {"max_new_tokens": self.max_new_tokens, "no_repeat_ngram_size": self.no_repeat_ngram}
-        # each absent when unset: bundles written before it read the same
-        return (
-            out
-            | ({"copy_bias": dict(self.copy_bias)} if self.copy_bias else {})
-            | ({"min_new_tokens": dict(self.min_new_tokens)} if self.min_new_tokens else {})
-        )
+        return out | ({"copy_bias": dict(self.copy_bias)} if self.copy_bias else {})  # absent: bundles before it
 
 
 def read_generation(folder: Path) -> GenerationSettings:
@@ -171,7 +161,6 @@ def read_generation(folder: Path) -> GenerationSettings:
             int(config["max_new_tokens"]),
             int(config.get("no_repeat_ngram_size", 0)),
             tuple(sorted((str(f), float(b)) for f, b in config.get("copy_bias", {}).items())),
-            tuple(sorted((str(f), int(n)) for f, n in config.get("min_new_tokens", {}).items())),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise BundleError(f"bundle {folder}: unreadable {GENERATION} ({exc})") from None

@@ -14,7 +14,6 @@ from functions.runtime.grounding import DEFAULT_GROUNDING, Grounding, constraint
 from functions.runtime.guard import GuardReport, check
 from functions.runtime.kv_generate import Generation
 from functions.runtime.loops import before_loop, looping, one_paragraph, whole_sentences
-from functions.runtime.min_length import MinLength
 from functions.runtime.model import SCANS, LocalModel
 from functions.runtime.prompt import DEFAULT_FORMAT, Format
 from functions.runtime.sampling import SamplingParams
@@ -116,25 +115,22 @@ class Summarizer:
         return constraint_for(mode, self.model.tokenizer, self.model.vocab().result(), read, read_ids)
 
     def _deferred(self, article: str, grounding: Grounding | None, fmt: Format | None) -> _Deferred | None:
-        fmt = fmt or self.format
-        bias, min_tokens = self.generation.bias_for(fmt), self.generation.min_tokens_for(fmt)
-        if resolve_grounding(grounding, self.grounding) == "off" and not bias and not min_tokens:
+        bias = self.generation.bias_for(fmt or self.format)
+        if resolve_grounding(grounding, self.grounding) == "off" and not bias:
             return None
         self.model.vocab()
-        return _Deferred(SCANS.submit(self._rules, article, grounding, bias, min_tokens))
+        return _Deferred(SCANS.submit(self._rules, article, grounding, bias))
 
-    def _rules(self, article: str, grounding: Grounding | None, bias: float, min_tokens: int):
-        """The article's decoding rules: grounding's masks, the bundle's copy bias for the format
-        (both over the part the model reads, selected and tokenized once), then its minimum length."""
+    def _rules(self, article: str, grounding: Grounding | None, bias: float):
+        """The article's decoding rules: grounding's masks, then the bundle's copy bias for the
+        format; both over the part the model reads, selected and tokenized once."""
         read = self.model.reads(article)
         read_ids = self.model.tokenizer.encode(read).ids
-        rules = [
-            self._grounding_rule(grounding, read, read_ids),
-            CopyBias(read_ids, bias) if bias else None,
-            MinLength(self.stop_ids, min_tokens) if min_tokens else None,
-        ]
-        rules = [r for r in rules if r is not None]
-        return (rules[0] if len(rules) == 1 else Chain(rules)) if rules else None
+        rule = self._grounding_rule(grounding, read, read_ids)
+        if not bias:
+            return rule
+        copy = CopyBias(read_ids, bias)
+        return copy if rule is None else Chain([rule, copy])
 
     def batch(
         self,

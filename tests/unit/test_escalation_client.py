@@ -63,3 +63,24 @@ def test_an_answer_for_other_items_is_retried_then_refused():
     assert t.calls == 3
     once = Scripted(other, OK)  # a replica that answered wrong once: the retry succeeds
     assert EndpointClient(once, attempts=3, backoff_s=0.001).summarize([ITEM]).results[0].id == "a"
+
+
+def test_an_endpoint_silent_for_a_whole_attempt_is_not_retried_and_opens_the_circuit():
+    import threading
+
+    never = threading.Event()
+
+    class Silent(Scripted):
+        def invoke(self, payload, timeout_s):
+            self.calls += 1
+            never.wait(5)
+
+    t = Silent()
+    client = EndpointClient(t, attempts=3, backoff_s=0.001, failures=3, timeout_s=0.3)
+    with pytest.raises(EndpointUnavailable, match="no complete answer"):
+        client.summarize([ITEM])
+    assert t.calls == 1 and client.circuit == "open"  # one bound spent, not three; the next caller spends none
+    with pytest.raises(EndpointUnavailable, match="circuit open"):
+        client.summarize([ITEM])
+    assert t.calls == 1
+    never.set()

@@ -4,6 +4,7 @@ policy's verdicts, the fallback policy, and notification."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 
 import pytest
@@ -196,3 +197,21 @@ def test_the_desk_record_shares_the_caches_fate_and_never_waits_out_the_deadline
     outcome = Delivery(outbox, StuckDesk(), "updates", metrics, LOG, steps.call)(item, _result(item.id), NEVER)
     assert time.monotonic() - started < 1.0 and outcome.summary  # delivered; the desk's record skipped
     assert len(outbox.sent) == 1 and metrics.counts["DeskRecordFailed"] == 1
+
+
+def test_one_cache_call_past_its_bound_opens_the_circuit_at_once(tmp_path):
+    never = threading.Event()
+
+    class SilentCache(FolderCache):
+        calls = 0
+
+        def get(self, key):
+            SilentCache.calls += 1
+            never.wait(5)  # a bucket that does not answer
+
+    steps = CacheSteps(SilentCache(tmp_path / "cache"), Settings(cache_timeout_s=0.05), Counted(), LOG)
+    steps.begin()
+    assert steps.lookup("k") is None and steps.breaker.current_state == "open"
+    steps.begin()
+    assert steps.lookup("k") is None and SilentCache.calls == 1  # the next invocation pays nothing
+    never.set()
