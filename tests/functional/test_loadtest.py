@@ -15,12 +15,13 @@ def test_a_replay_counts_cold_starts_expiries_hits_and_escalations(tiny_export, 
     articles = tmp_path / "articles.jsonl"
     rows = [news_item("lee-170"), news_item("lee-290"), long_item()]  # the long one is over the local budget
     articles.write_text("".join(json.dumps({"id": r["id"], "article": r["body"]}) + "\n" for r in rows))
-    # one container, 8 s idle expiry: cold at 0, warm at 4, 8 and 12 (at most 4 s idle), expired by 30 (cold
-    # again); 50 is past the time bound and never sent
-    trace = Trace("steps", np.array([0.0, 4.0, 8.0, 12.0, 30.0, 50.0]), 55.0)
+    # one container, 8 s idle expiry: cold at 0, warm at 4, 8 and 12 (at most 4 s idle), expired by 40 (cold
+    # again: 28 s after the last arrival, so even a loaded machine's late answers leave it 8 s idle); 60 is
+    # past the time bound and never sent
+    trace = Trace("steps", np.array([0.0, 4.0, 8.0, 12.0, 40.0, 60.0]), 65.0)
     inputs = LoadtestInputs(
         trace, out / "student", out / "teacher", idle_expiry_s=8, max_containers=1, repeat=0.4,
-        articles=articles, max_requests=10, max_seconds=40,
+        articles=articles, max_requests=10, max_seconds=50,
     )  # fmt: skip
     result = loadtest(inputs, progress=False)
     assert result["errors"] == []
