@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     cache_bucket: str | None = None
     cache_prefix: str = "summaries/"
     cache_dir: Path = Path("build/cache")
-    claim_ttl_s: float = 120.0  # a dead claimant blocks an item at most this long
+    claim_ttl_s: float = 120.0  # a dead claimant blocks an item at most this long (and never past its invocation)
     claim_wait_s: float = 5.0  # how long a duplicate waits for the claimant before handing back
     claim_poll_s: float = 0.1
     # one cache call at most this long (S3 answers small objects in tens of ms); past it the item goes

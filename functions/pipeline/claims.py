@@ -150,8 +150,11 @@ class Claims:
 
     def take(self, key: str, deadline: Deadline) -> bool:
         """True: this invocation runs the model for ``key``; False: another one holds it."""
+        # a claimant cannot work past its invocation's grace, so its claim lapses then: a container
+        # killed mid-invocation blocks the item's redelivery one timeout, not claim_ttl_s
+        ttl = self.grace.cap(self.steps.settings.claim_ttl_s)
         try:
-            ours = self.steps.call(deadline, self.steps.cache.claim, key, self.steps.settings.claim_ttl_s)
+            ours = self.steps.call(deadline, self.steps.cache.claim, key, ttl)
         except (CacheError, DeadlineReached) as exc:
             self.steps.failed("claim", key, exc)
             ours = True  # no dedup without a cache, but the item is still summarized

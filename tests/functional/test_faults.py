@@ -7,6 +7,7 @@ marker outlives the invocation.
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 
@@ -17,6 +18,7 @@ import time_machine
 from functions.cache.s3 import S3Cache
 from functions.handlers import router
 from functions.local_invoke import LocalContext, eventbridge_event, sqs_event
+from ops.fleet import Container, container_env
 from tests.factories import long_item, news_item
 from tests.stand_ins import answering, s3_error, teacher
 
@@ -68,6 +70,29 @@ def test_a_crash_mid_generation_releases_every_claim(make_app, monkeypatch):
     with pytest.raises(MemoryError):
         router.handler(sqs_event([json.dumps(news_item()), json.dumps(news_item("lee-020"))]), LocalContext())
     assert not list(app.settings.cache_dir.glob("*.pending"))
+
+
+def test_a_container_killed_mid_invocation_blocks_its_item_one_timeout_not_the_claim_ttl(
+    make_app, student_dir, tmp_path
+):
+    """A SIGKILL runs no ``finally``: the killed invocation's claim stays behind and must lapse with
+    the invocation, or every redelivery meets "being summarized" until claim_ttl_s (the chaos run
+    dead-lettered such records after five receives)."""
+    with teacher(delay_first_s=30) as (url, _):  # the killed container's call gets no answer: it holds its claim there
+        env = container_env(student_dir, tmp_path, endpoint_url=url, allow_ungated=True)
+        box = Container.start(env, idle_expiry_s=60, log=tmp_path / "container.log", timeout_s=6)
+        threading.Thread(target=box.invoke, args=(sqs_event([json.dumps(long_item())]),), daemon=True).start()
+        give_up = time.monotonic() + 30
+        while not list((tmp_path / "cache").glob("*.pending")) and time.monotonic() < give_up:
+            time.sleep(0.02)
+        box.proc.kill()
+        box.proc.wait()
+        assert list((tmp_path / "cache").glob("*.pending"))  # the dead invocation's claim
+        make_app(endpoint_url=url, claim_wait_s=0.2)  # the same deployment: the same cache key
+        redelivered = sqs_event([json.dumps(long_item())])
+        assert router.handler(redelivered, LocalContext())["batchItemFailures"]  # held while it could still run
+        with time_machine.travel(time.time() + 6 + 2 + 1):  # past its timeout and the grace for writing down
+            assert router.handler(redelivered, LocalContext())["batchItemFailures"] == []
 
 
 def test_s3_claims_are_owner_checked_on_release(aws):

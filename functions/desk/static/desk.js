@@ -1,102 +1,9 @@
-// The editors' desk. Plain script, no build step. Every article and summary is untrusted text:
-// it reaches the page only through textContent, never as HTML.
+// The editors' desk: the stories as they arrive, the verdicts, and "summarize now". Plain script, no
+// build step, after api.js and evidence.js. Untrusted text reaches the page only through textContent.
 "use strict";
 
-const $ = (sel, root = document) => root.querySelector(sel);
 const shown = new Map(); // story key -> its <li>
 let cursor = null;
-
-// -- errors are shown, never swallowed --------------------------------------------------------
-function showError(message) {
-  const box = $("#errors");
-  const line = document.createElement("p");
-  line.textContent = `Error in the page: ${message}`;
-  box.append(line);
-  box.hidden = false;
-}
-window.addEventListener("error", (e) => showError(e.message || String(e.error)));
-window.addEventListener("unhandledrejection", (e) => showError(e.reason && e.reason.message || String(e.reason)));
-
-function setStatus(text) {
-  $("#status").textContent = text;
-}
-
-// -- the API (same origin; the token only where the API asks for one) -------------------------
-function headers(extra = {}) {
-  const token = sessionStorage.getItem("newsburst-token");
-  return token ? { ...extra, Authorization: `Bearer ${token}` } : extra;
-}
-
-async function api(path, options = {}) {
-  const res = await fetch(path, { ...options, headers: headers(options.headers) });
-  if (!res.ok) {
-    let reason = res.statusText;
-    try { reason = (await res.json()).error || reason; } catch (_) { /* not JSON: keep the status text */ }
-    throw new Error(`${path}: ${res.status} ${reason}`);
-  }
-  return res;
-}
-
-// -- a summary with its evidence ----------------------------------------------------------------
-const tip = () => $("#tip");
-
-function showTip(mark, ev) {
-  const box = tip();
-  box.replaceChildren();
-  const head = document.createElement("p");
-  head.className = "tip-head";
-  if (ev.supported && ev.sentence) {
-    head.textContent = `“${ev.text}” in the article:`;
-    const quote = document.createElement("blockquote");
-    const [a, b] = ev.in_sentence || [0, 0];
-    const strong = document.createElement("strong");
-    strong.textContent = ev.sentence.slice(a, b);
-    quote.append(ev.sentence.slice(0, a), strong, ev.sentence.slice(b));
-    box.append(head, quote);
-  } else {
-    head.textContent = `“${ev.text}” is not found in the article.`;
-    box.append(head);
-  }
-  const r = mark.getBoundingClientRect();
-  box.style.left = `${Math.max(8, r.left + window.scrollX)}px`;
-  box.style.top = `${r.bottom + window.scrollY + 6}px`;
-  box.hidden = false;
-  mark.setAttribute("aria-describedby", "tip");
-}
-
-function hideTip(mark) {
-  tip().hidden = true;
-  mark.removeAttribute("aria-describedby");
-}
-
-function renderSummary(el, text, evidence) {
-  el.replaceChildren();
-  let at = 0;
-  const claims = [...(evidence || [])].sort((x, y) => x.start - y.start);
-  for (const ev of claims) {
-    if (ev.start < at || ev.end > text.length) continue; // overlapping or stale: plain text
-    el.append(text.slice(at, ev.start));
-    const mark = document.createElement("mark");
-    mark.className = `claim ${ev.supported ? "supported" : "unsupported"}`;
-    mark.tabIndex = 0;
-    mark.textContent = text.slice(ev.start, ev.end);
-    mark.setAttribute("aria-label", ev.supported
-      ? `${ev.text}: ${ev.kind} found in the article`
-      : `${ev.text}: ${ev.kind} not found in the article`);
-    if (!ev.supported) {
-      const flag = document.createElement("span");
-      flag.className = "flag";
-      flag.setAttribute("aria-hidden", "true");
-      flag.textContent = "?";
-      mark.append(flag);
-    }
-    for (const on of ["mouseenter", "focus"]) mark.addEventListener(on, () => showTip(mark, ev));
-    for (const off of ["mouseleave", "blur"]) mark.addEventListener(off, () => hideTip(mark));
-    el.append(mark);
-    at = ev.end;
-  }
-  el.append(text.slice(at));
-}
 
 // -- stories ------------------------------------------------------------------------------------
 function meta(story) {
@@ -176,10 +83,6 @@ function addStory(story) {
   }
 }
 
-function report(err) {
-  showError(err.message || String(err));
-}
-
 async function poll() {
   try {
     const res = await api(`/desk/api/stories${cursor ? `?since=${encodeURIComponent(cursor)}` : ""}`);
@@ -210,29 +113,6 @@ function listen() {
 }
 
 // -- summarize now: the tokens as the model writes them ----------------------------------------
-async function* sse(res) {
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer = (buffer + decoder.decode(value, { stream: true })).replace(/\r\n/g, "\n");
-    let end;
-    while ((end = buffer.indexOf("\n\n")) >= 0) {
-      const frame = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      let event = "message";
-      const data = [];
-      for (const line of frame.split("\n")) {
-        if (line.startsWith("event:")) event = line.slice(6).trim();
-        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
-      }
-      if (data.length) yield { event, data: JSON.parse(data.join("\n")) };
-    }
-  }
-}
-
 async function summarizeNow(e) {
   e.preventDefault();
   const live = $("#now-live");
