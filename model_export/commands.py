@@ -66,6 +66,18 @@ def register(sub: argparse._SubParsersAction) -> tuple[type[Exception], ...]:
         help="also write OUT/teacher-cuda: the teacher as a float16 graph for the CUDA provider, the GPU "
         "endpoint's bundle (the int8 teacher stays the CPU endpoint's and the gate's)",
     )
+    p.add_argument(
+        "--teacher-only",
+        action="store_true",
+        help="stop once OUT/teacher is written (the teacher tuned on the references when the profile says so): "
+        "a new endpoint model without a new student, or one arm of a teacher-tuning comparison",
+    )
+    p.add_argument(
+        "--teacher-train-layers",
+        type=_layers,
+        metavar="N|all",
+        help="override the profile's count of the teacher's top layers that fine-tune (all: every layer)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=_cmd_export)
 
@@ -122,12 +134,26 @@ def register(sub: argparse._SubParsersAction) -> tuple[type[Exception], ...]:
     return (ExportError,)
 
 
+def _layers(value: str) -> int | str:
+    if value == "all":
+        return value
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    raise argparse.ArgumentTypeError(f"a positive layer count or 'all', got {value!r}")
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from model_export.export import run_export
     from model_export.profiles import get_profile
 
+    profile = get_profile(args.profile)
+    if args.teacher_train_layers is not None:
+        layers = None if args.teacher_train_layers == "all" else args.teacher_train_layers
+        profile = replace(profile, teacher_train_layers=layers)
     report = run_export(
-        get_profile(args.profile),
+        profile,
         args.teacher,
         args.out,
         args.cache_dir,
@@ -135,17 +161,21 @@ def _cmd_export(args: argparse.Namespace) -> int:
         args.extra_articles,
         args.gate_data,
         args.gpu_teacher,
+        args.teacher_only,
     )
-    print(report.metrics["servable"]["verdict"], file=sys.stderr)
+    names = ("teacher",) if args.teacher_only else ("student", "teacher")
     rows = [
         {"bundle": name, "path": getattr(report, f"{name}_bundle"), **report.metrics[f"{name}_bundle"]}
-        for name in ("student", "teacher")
+        for name in names
     ]
-    title = (
-        f"export profile={report.profile} version={report.metrics['student_version']} "
-        f"int8 gate passed={report.metrics['gate']['passed']} servable={report.metrics['servable']['servable']} "
-        f"in {report.metrics['export_seconds']} s"
-    )
+    title = f"export profile={report.profile} in {report.metrics['export_seconds']} s"
+    if not args.teacher_only:
+        print(report.metrics["servable"]["verdict"], file=sys.stderr)
+        title = (
+            f"export profile={report.profile} version={report.metrics['student_version']} "
+            f"int8 gate passed={report.metrics['gate']['passed']} servable={report.metrics['servable']['servable']} "
+            f"in {report.metrics['export_seconds']} s"
+        )
     emit(report.__dict__, rows, args.json, title)
     return 0
 

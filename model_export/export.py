@@ -97,7 +97,11 @@ def run_export(
     extra_articles: Sequence[Path] = (),
     gate_data: Sequence[Path] = (),
     gpu_teacher: bool = False,
+    teacher_only: bool = False,
 ) -> ExportReport:
+    """``teacher_only`` stops once the (tuned) teacher bundle is written: a new endpoint model without
+    a new student, or one arm of a teacher-tuning comparison (``newsburst eval`` then scores two such
+    bundles side by side)."""
     from model_export.distill import DistillConfig, distill
     from model_export.reference_targets import reference_targets, with_teacher_topk
     from model_export.student import student_from_teacher
@@ -153,6 +157,11 @@ def run_export(
         config = teacher_model.config
         _write_teacher_bundle(gpu_dir, source, config, tokenizer_json, template, eos_id, cache_dir, "fp16")
     report.gpu_teacher_bundle = str(gpu_dir) if gpu_teacher else ""
+    if teacher_only:
+        report.metrics["teacher_bundle"] = _measure(teacher_dir, held[0].text)
+        record_metrics(teacher_dir, report.metrics["teacher_bundle"])
+        report.metrics["export_seconds"] = round(time.perf_counter() - started, 1)
+        return report
     teacher_summarize = Summarizer(load_model(teacher_dir))
 
     # 3. The student's rows: references with the teacher's distribution on their tokens, and the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -305,3 +306,36 @@ def test_eval_scores_each_data_set_in_its_format_with_lengths(tiny_export, capsy
     assert block["format"] == "brief" and block["reference_words"] > 0
     assert block["systems"]["student"]["spans"]["words"] > 0 and block["systems"]["lead3"]["words"] > 0
     assert block["systems"]["student_best_of_2"]["spans"]["ms_per_item"] > 0
+
+
+def test_teacher_only_stops_at_the_teacher_bundle_and_reuses_the_tuned_teacher(tiny_export, tmp_path, capsys):
+    """One arm of a teacher-tuning comparison: the tiny export's tuned teacher (same references and
+    settings) is reused from the cache, the bundle already written is kept, and no student is made."""
+    from tests.conftest import REFERENCE_ROWS
+
+    out = tmp_path / "bundles"
+    shutil.copytree(tiny_export[0] / "teacher", out / "teacher")
+    before = read_manifest(out / "teacher").teacher_id
+    argv = ["export", "--profile", "tiny", "--teacher-only", "--teacher-train-layers", "2"]
+    argv += ["--extra-articles", str(REFERENCE_ROWS), "--out", str(out), "--cache-dir", str(CACHE), "--json"]
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["teacher_bundle"] == str(out / "teacher") and not report["student_bundle"]
+    assert report["metrics"]["teacher_finetune"]["rows"] == 2
+    assert report["metrics"]["teacher_bundle"]["load_seconds"] > 0
+    assert read_manifest(out / "teacher").teacher_id == before and "+refs:" in before
+    assert not (out / "student").exists()
+
+
+@pytest.mark.parametrize(("value", "layers"), [("all", "all"), ("8", 8)])
+def test_teacher_train_layers_takes_a_count_or_all(value, layers):
+    from model_export.commands import _layers
+
+    assert _layers(value) == layers
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "top"])
+def test_teacher_train_layers_refuses_anything_else(value, capsys):
+    with pytest.raises(SystemExit):
+        main(["export", "--teacher-train-layers", value])
+    assert "positive layer count or 'all'" in capsys.readouterr().err
