@@ -168,8 +168,9 @@ def _cmd_export(args: argparse.Namespace) -> int:
         {"bundle": name, "path": getattr(report, f"{name}_bundle"), **report.metrics[f"{name}_bundle"]}
         for name in names
     ]
-    title = f"export profile={report.profile} in {report.metrics['export_seconds']} s"
-    if not args.teacher_only:
+    if args.teacher_only:
+        title = f"export profile={report.profile} teacher only in {report.metrics['export_seconds']} s"
+    else:
         print(report.metrics["servable"]["verdict"], file=sys.stderr)
         title = (
             f"export profile={report.profile} version={report.metrics['student_version']} "

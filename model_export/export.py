@@ -158,10 +158,8 @@ def run_export(
         _write_teacher_bundle(gpu_dir, source, config, tokenizer_json, template, eos_id, cache_dir, "fp16")
     report.gpu_teacher_bundle = str(gpu_dir) if gpu_teacher else ""
     if teacher_only:
-        report.metrics["teacher_bundle"] = _measure(teacher_dir, held[0].text)
-        record_metrics(teacher_dir, report.metrics["teacher_bundle"])
-        report.metrics["export_seconds"] = round(time.perf_counter() - started, 1)
-        return report
+        unmeasured = [gpu_dir] if gpu_teacher else []
+        return _finish(report, {"teacher_bundle": teacher_dir}, unmeasured, held[0].text, started, publish_url)
     teacher_summarize = Summarizer(load_model(teacher_dir))
 
     # 3. The student's rows: references with the teacher's distribution on their tokens, and the
@@ -276,14 +274,27 @@ def run_export(
     report.metrics["servable"] = verdict.as_metrics() | {"servable": verdict.servable, "verdict": verdict.explain()}
     log.info("%s", verdict.explain())
 
-    probe = held[0].text
-    for key, bundle in (("student_bundle", student_dir), ("teacher_bundle", teacher_dir)):
+    report.metrics["student_version"] = manifest.version
+    written = {"student_bundle": student_dir, "teacher_bundle": teacher_dir}
+    return _finish(report, written, [gpu_dir] if gpu_teacher else [], held[0].text, started, publish_url)
+
+
+def _finish(
+    report: ExportReport,
+    measured: dict[str, Path],
+    unmeasured: list[Path],
+    probe: str,
+    started: float,
+    publish_url: str | None,
+) -> ExportReport:
+    """Every way an export ends: each CPU bundle's load time, speed and size (into its manifest), the
+    run's time, and the upload of every bundle written."""
+    for key, bundle in measured.items():
         report.metrics[key] = _measure(bundle, probe)
         record_metrics(bundle, report.metrics[key])
-    report.metrics["student_version"] = manifest.version
     report.metrics["export_seconds"] = round(time.perf_counter() - started, 1)
     if publish_url:
-        for bundle in (student_dir, teacher_dir, *([gpu_dir] if gpu_teacher else [])):
+        for bundle in [*measured.values(), *unmeasured]:
             report.published.append(publish(bundle, read_manifest(bundle), publish_url))
     return report
 

@@ -308,18 +308,24 @@ def test_eval_scores_each_data_set_in_its_format_with_lengths(tiny_export, capsy
     assert block["systems"]["student_best_of_2"]["spans"]["ms_per_item"] > 0
 
 
-def test_teacher_only_stops_at_the_teacher_bundle_and_reuses_the_tuned_teacher(tiny_export, tmp_path, capsys):
-    """One arm of a teacher-tuning comparison: the tiny export's tuned teacher (same references and
-    settings) is reused from the cache, the bundle already written is kept, and no student is made."""
+def test_teacher_only_stops_at_the_teacher_bundle_and_reuses_the_tuned_teacher(tiny_export, tmp_path, capsys, aws):
+    """One arm of a teacher-tuning comparison, or a new endpoint model: the tiny export's tuned teacher
+    (same references and settings) is reused from the cache, the bundle already written is kept and
+    published, and no student is made."""
+    import boto3
+
     from tests.conftest import REFERENCE_ROWS
 
+    boto3.client("s3").create_bucket(Bucket="models")
     out = tmp_path / "bundles"
     shutil.copytree(tiny_export[0] / "teacher", out / "teacher")
     before = read_manifest(out / "teacher").teacher_id
     argv = ["export", "--profile", "tiny", "--teacher-only", "--teacher-train-layers", "2"]
     argv += ["--extra-articles", str(REFERENCE_ROWS), "--out", str(out), "--cache-dir", str(CACHE), "--json"]
-    assert main(argv) == 0
+    assert main([*argv, "--publish", "s3://models/newsburst"]) == 0
     report = json.loads(capsys.readouterr().out)
+    m = read_manifest(out / "teacher")
+    assert report["published"] == [f"s3://models/newsburst/{m.name}/{m.version}/"]
     assert report["teacher_bundle"] == str(out / "teacher") and not report["student_bundle"]
     assert report["metrics"]["teacher_finetune"]["rows"] == 2
     assert report["metrics"]["teacher_bundle"]["load_seconds"] > 0
