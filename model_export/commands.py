@@ -78,6 +78,15 @@ def register(sub: argparse._SubParsersAction) -> tuple[type[Exception], ...]:
         metavar="N|all",
         help="override the profile's count of the teacher's top layers that fine-tune (all: every layer)",
     )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override one numeric field of the profile (model_export/profiles.py), e.g. epochs=2 or "
+        "references_per_format=823; 'none' where the field may be None; repeatable: one arm of a recipe "
+        "comparison, recorded in the export's signatures like any profile setting",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=_cmd_export)
 
@@ -143,15 +152,18 @@ def _layers(value: str) -> int | str:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
     from model_export.export import run_export
-    from model_export.profiles import get_profile
+    from model_export.profiles import get_profile, override
 
     profile = get_profile(args.profile)
     if args.teacher_train_layers is not None:
-        layers = None if args.teacher_train_layers == "all" else args.teacher_train_layers
-        profile = replace(profile, teacher_train_layers=layers)
+        layers = "none" if args.teacher_train_layers == "all" else args.teacher_train_layers
+        args.set.insert(0, f"teacher_train_layers={layers}")
+    try:
+        for assignment in args.set:
+            profile = override(profile, assignment)
+    except ValueError as exc:
+        raise ExportError(f"--set: {exc}") from None
     report = run_export(
         profile,
         args.teacher,

@@ -8,7 +8,8 @@ a news story is told.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import typing
+from dataclasses import dataclass, fields, replace
 
 from functions.runtime.grounding import DEFAULT_GROUNDING, Grounding
 from functions.runtime.prompt import INPUT_TOKENS
@@ -88,3 +89,33 @@ def get_profile(name: str) -> Profile:
         return PROFILES[name]
     except KeyError:
         raise ValueError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}") from None
+
+
+def override(profile: Profile, assignment: str) -> Profile:
+    """``profile`` with one numeric field set from ``FIELD=VALUE`` (``none`` for a field that may
+    be None): one arm of a recipe comparison without editing the profile. Raises ValueError."""
+    name, sep, raw = assignment.partition("=")
+    numeric = _numeric_fields()
+    if not sep or name not in numeric:
+        raise ValueError(f"expected FIELD=VALUE with FIELD one of {', '.join(numeric)}; got {assignment!r}")
+    kind, optional = numeric[name]
+    if raw == "none" and optional:
+        return replace(profile, **{name: None})
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ValueError(f"{name} takes {'a whole number' if kind is int else 'a number'}, got {raw!r}") from None
+    if value < 0:
+        raise ValueError(f"{name} must not be negative, got {raw!r}")
+    return replace(profile, **{name: value})
+
+
+def _numeric_fields() -> dict[str, tuple[type, bool]]:
+    """Profile's int and float fields, in order: name -> (type, may be None)."""
+    out = {}
+    for f in fields(Profile):
+        hint = typing.get_type_hints(Profile)[f.name]
+        kinds = [t for t in (typing.get_args(hint) or (hint,)) if t in (int, float)]
+        if kinds:
+            out[f.name] = (kinds[0], type(None) in typing.get_args(hint))
+    return out

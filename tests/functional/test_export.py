@@ -345,3 +345,29 @@ def test_teacher_train_layers_refuses_anything_else(value, capsys):
     with pytest.raises(SystemExit):
         main(["export", "--teacher-train-layers", value])
     assert "positive layer count or 'all'" in capsys.readouterr().err
+
+
+def test_set_overrides_one_numeric_profile_field_per_assignment():
+    from model_export.profiles import get_profile, override
+
+    release = get_profile("release")
+    arm = override(override(release, "references_per_format=823"), "kd_weight=0.3")
+    assert (arm.references_per_format, arm.kd_weight, arm.epochs) == (823, 0.3, release.epochs)
+    assert override(release, "input_tokens=none").input_tokens is None
+    assert override(release, "teacher_train_layers=none").teacher_train_layers is None
+
+
+@pytest.mark.parametrize(
+    ("assignment", "says"),
+    [
+        ("epochs", "FIELD=VALUE"),
+        ("name=fast", "FIELD=VALUE"),
+        ("epochs=two", "whole number"),
+        ("epochs=none", "whole number"),
+        ("learning_rate=-1e-4", "negative"),
+    ],
+)
+def test_set_refuses_what_is_not_a_numeric_field_with_one_clear_line(assignment, says, capsys):
+    assert main(["export", "--profile", "tiny", "--set", assignment]) != 0
+    err = capsys.readouterr().err
+    assert says in err and "--set" in err and "Traceback" not in err
