@@ -8,7 +8,9 @@ trie. Outside a span nothing changes; a token that would start a number or a nam
 one of the article's, and inside a span only continuations that stay on the trie are allowed;
 a complete span may end there. A number's scale ("million", "m", "%") may follow it only along
 the trie, and a currency sign opens a span like a digit: so "$1." or "$1 million" cannot be
-written from an article that says "$1,000" (whole numbers only).
+written from an article that says "$1,000" (whole numbers only). A score or a range ("29-10",
+"2010-11") is one span as written; a hyphen after a number may lead on to a word ("29-year-old")
+but never to a number, nor to a space before one ("29- 10"), that the article does not write so.
 
 ``tokens`` mode is the cheaper, weaker variant measured first: number and name tokens are
 allowed only if that token occurs in the article at all (it lets "46.6" be assembled from
@@ -48,6 +50,8 @@ def resolve_grounding(*choices: Grounding | None) -> Grounding:
 
 _DIGIT = re.compile(r"\d")
 _CURRENCY_SIGNS = ("$", "£", "€")
+_DASHES = ("-", "–")
+_RANGE = re.compile(r"\b\d+(?:[.,]\d+)*[-–]\d+(?:[.,]\d+)*\b")  # "29-10", "2010-11", "1,000-2,000"
 _SCALE_TOKENS = {*SCALE_WORDS, *SCALE_SUFFIXES, "%", "per", "percent"}
 # Sub-runs of a capitalised sequence kept as spans: n words give at most n * NAME_RUN spans (not
 # n^2 / 2: 400 capitalised words built 80,000 spans and took 39 s, issue 22); a longer name is
@@ -67,6 +71,8 @@ class VocabClasses:
     opener: np.ndarray  # bool[vocab]: digit, capital or currency sign, less capitalized function words ("The")
     free: np.ndarray  # bool[vocab]: none of those: what may follow a complete span
     scale: np.ndarray  # bool[vocab]: a number's scale or percent ("million", "m", "%"): only along the trie
+    dash: np.ndarray  # bool[vocab]: a hyphen or an en dash, as in "29-10"
+    blank: np.ndarray  # bool[vocab]: white space only (" ", "\n"): the tokenizer's space before a digit
     cap_ids: np.ndarray  # capitalized tokens that have a lower-case twin (" The" -> " the") ...
     low_ids: np.ndarray  # ... and that twin
 
@@ -79,6 +85,8 @@ class VocabClasses:
         currency = np.array([t.lstrip().startswith(_CURRENCY_SIGNS) for t in texts])
         scale = np.array([t.strip().lower() in _SCALE_TOKENS for t in texts])
         spaced = np.array([t[:1].isspace() for t in texts])
+        dash = np.array([t in _DASHES for t in texts])
+        blank = np.array([t.isspace() for t in texts])
         opener = digit | capital | currency
         for word in FUNCTION_WORDS:
             for form in (word.capitalize(), " " + word.capitalize()):
@@ -86,13 +94,15 @@ class VocabClasses:
                     opener[index[form]] = False
         pairs = [(i, index[t.lower()]) for i, t in enumerate(texts) if capital[i] and t.lower() in index]
         cap_ids, low_ids = (np.array(col, dtype=np.int64) for col in zip(*pairs, strict=True))
-        return cls(digit, capital, spaced, opener, ~(digit | capital | currency), scale, cap_ids, low_ids)
+        free = ~(digit | capital | currency)
+        return cls(digit, capital, spaced, opener, free, scale, dash, blank, cap_ids, low_ids)
 
 
 @dataclass
 class Node:
     children: dict[int, Node] = field(default_factory=dict)
     terminal: bool = False
+    hyphen: bool = False  # reached by a dash after a digit: a word may follow here ("29-year-old")
 
 
 def number_forms(raw: str) -> set[str]:
@@ -128,17 +138,19 @@ def article_spans(article: str) -> set[str]:
         for i in range(len(words)):
             for j in range(i + 1, min(i + NAME_RUN, len(words)) + 1):
                 spans.add(" ".join(words[i:j]))
-    return spans
+    return spans | set(_RANGE.findall(article))
 
 
-def build_trie(tokenizer: Tokenizer, spans: set[str]) -> Node:
+def build_trie(tokenizer: Tokenizer, vocab: VocabClasses, spans: set[str]) -> Node:
     """Each span with and without a leading space (mid-sentence / at the start or after "$")."""
     root = Node()
     forms = sorted({f for s in spans for f in (s, " " + s)})
     for encoding in tokenizer.encode_batch(forms, add_special_tokens=False):
-        node = root
+        node, last = root, None
         for token in encoding.ids:
             node = node.children.setdefault(token, Node())
+            node.hyphen |= last is not None and bool(vocab.dash[token] and vocab.digit[last])
+            last = token
         node.terminal = True
     return root
 
@@ -152,17 +164,21 @@ class SpanConstraint:
         self.start_ban = opens.copy()
         self.start_ban[list(root.children)] = False  # may open only a span the article has
         self.glue_ban = self.start_ban | vocab.digit  # right after "46" + ".": no digit may follow
+        self.dash_ban = self.glue_ban | vocab.blank  # right after "29" + "-": nor a space before one ("29- 10")
+        self.hyphen_word = vocab.free & ~vocab.blank & ~vocab.scale  # "29-" + "year" (the range is the trie's)
         self.reopen = opens & ~self.start_ban  # a complete span may be followed at once by another ("US" "46.5")
-        self.glued = False
+        self.ban = self.start_ban  # outside a span: the ban for the next token
         self.last: int | None = None
 
     def apply(self, logits: np.ndarray) -> np.ndarray:
         if self.node is None:
-            return np.where(self.glue_ban if self.glued else self.start_ban, -np.inf, logits)
+            return np.where(self.ban, -np.inf, logits)
         if self.node.terminal:
             allowed = self.vocab.free | self.reopen
             if self.vocab.digit[self.last]:  # a whole number ends here: no scale it does not have
                 allowed = allowed & ~self.vocab.scale
+        elif self.node.hyphen:
+            allowed = self.hyphen_word.copy()
         else:
             allowed = np.zeros_like(self.reopen)
         allowed[list(self.node.children)] = True
@@ -172,7 +188,8 @@ class SpanConstraint:
         inside = self.node is not None
         nxt = self.node.children.get(token) if inside else None
         # a number left through "." or "," (not a space) must not grow new digits on the end
-        self.glued = inside and nxt is None and bool(self.vocab.digit[self.last]) and not self.vocab.spaced[token]
+        glued = inside and nxt is None and bool(self.vocab.digit[self.last]) and not self.vocab.spaced[token]
+        self.ban = (self.dash_ban if self.vocab.dash[token] else self.glue_ban) if glued else self.start_ban
         if nxt is None and self.opens[token]:
             nxt = self.root.children.get(token)  # opened a span (or a new one right after the last)
         self.node = nxt  # None: a free token ended the span, or we were never in one
@@ -210,4 +227,4 @@ def constraint_for(mode: Grounding, tokenizer: Tokenizer, vocab: VocabClasses, a
         banned = opens.copy()
         banned[list(seen)] = False
         return TokenConstraint(banned)
-    return SpanConstraint(build_trie(tokenizer, article_spans(article)), opens, vocab)
+    return SpanConstraint(build_trie(tokenizer, vocab, article_spans(article)), opens, vocab)

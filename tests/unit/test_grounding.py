@@ -69,10 +69,10 @@ def vocab(tokenizer):
     return VocabClasses.of(tokenizer)
 
 
-def _decode(tokenizer, vocab, text: str, mode: str) -> str:
+def _decode(tokenizer, vocab, text: str, mode: str = "spans", article: str = ARTICLE) -> str:
     wanted = tokenizer.encode(text, add_special_tokens=False).ids
     filler = tokenizer.encode(" many", add_special_tokens=False).ids[0]
-    rule = constraint_for(mode, tokenizer, vocab, ARTICLE, tokenizer.encode(ARTICLE).ids)
+    rule = constraint_for(mode, tokenizer, vocab, article, tokenizer.encode(article).ids)
     gen = scripted(wanted, filler).generate([1, 2, 3], len(wanted), [STOP], constraint=rule)
     return tokenizer.decode(gen.token_ids)
 
@@ -95,23 +95,31 @@ def test_spans_stop_numbers_assembled_from_digits_the_article_has(tokenizer, voc
 DEMO = "Grants of up to $10,000 for repairs and $1,000 for cleaning, part of a $420 million plan for a 1-in-100 flood."
 
 
-def _decode_demo(tokenizer, vocab, text: str) -> str:
-    wanted = tokenizer.encode(text, add_special_tokens=False).ids
-    filler = tokenizer.encode(" many", add_special_tokens=False).ids[0]
-    rule = constraint_for("spans", tokenizer, vocab, DEMO, tokenizer.encode(DEMO).ids)
-    return tokenizer.decode(
-        scripted(wanted, filler).generate([1, 2, 3], len(wanted), [STOP], constraint=rule).token_ids
-    )
-
-
 def test_a_number_cut_short_or_given_another_scale_cannot_be_written(tokenizer, vocab):
     # the demo's "$1.\nmillion": "1" is a whole number here ("1-in-100"), "$1" is not, and "1" has no "million"
-    assert "$1." not in _decode_demo(tokenizer, vocab, " a $1.\nmillion upgrade")
-    assert "$1 million" not in _decode_demo(tokenizer, vocab, " a $1 million upgrade")
-    assert "1 million" not in _decode_demo(tokenizer, vocab, " a 1 million upgrade")
-    assert "$420 million" in _decode_demo(tokenizer, vocab, " a $420 million plan")
-    assert "$1,000" in _decode_demo(tokenizer, vocab, " and $1,000 for cleaning")
-    assert "420m" in _decode_demo(tokenizer, vocab, " a $420m plan")
+    assert "$1." not in _decode(tokenizer, vocab, " a $1.\nmillion upgrade", article=DEMO)
+    assert "$1 million" not in _decode(tokenizer, vocab, " a $1 million upgrade", article=DEMO)
+    assert "1 million" not in _decode(tokenizer, vocab, " a 1 million upgrade", article=DEMO)
+    assert "$420 million" in _decode(tokenizer, vocab, " a $420 million plan", article=DEMO)
+    assert "$1,000" in _decode(tokenizer, vocab, " and $1,000 for cleaning", article=DEMO)
+    assert "420m" in _decode(tokenizer, vocab, " a $420m plan", article=DEMO)
+
+
+SCORES = "The Saints won 29-10 in the 2010-11 season, a 29-year-old fan said; it was 2–1 at half-time."
+
+
+def test_a_score_or_range_is_written_whole_and_a_hyphen_leads_on_only_to_a_word(tokenizer, vocab):
+    assert {"29-10", "2010-11", "2–1"} <= article_spans(SCORES)
+    assert "won 29-10 in" in _decode(tokenizer, vocab, " won 29-10 in", article=SCORES)
+    assert "2010-11 season" in _decode(tokenizer, vocab, " the 2010-11 season", article=SCORES)
+    assert "2–1 at" in _decode(tokenizer, vocab, " it was 2–1 at", article=SCORES)
+    assert "29-year-old" in _decode(tokenizer, vocab, " a 29-year-old fan", article=SCORES)
+    # the escapes seen in release-v4's CNN/DM summaries: a space after the hyphen, or a score the article lacks
+    assert "29- 10" not in _decode(tokenizer, vocab, " won 29- 10 in", article=SCORES)
+    assert "29-2" not in _decode(tokenizer, vocab, " won 29-2 in", article=SCORES)
+    assert "29-11" not in _decode(tokenizer, vocab, " won 29-11 in", article=SCORES)
+    # without the score in the article, the hyphen still may not be left through a space to a number
+    assert "12- 12" not in _decode(tokenizer, vocab, " on 12- 12 fires")
 
 
 def test_an_absent_name_cannot_be_emitted_and_a_present_one_can(tokenizer, vocab):
