@@ -1,6 +1,6 @@
 """The cache key: everything that decides the summary, hashed.
 
-A new bundle, tokenizer, prompt template or generation setting changes the key, so a cached
+A new bundle, tokenizer, prompt template, generation setting or grounding rule changes the key, so a cached
 summary is never served for an input the current deployment would answer differently.
 """
 
@@ -11,7 +11,7 @@ import json
 import unicodedata
 from dataclasses import asdict, dataclass
 
-from functions.runtime.grounding import DEFAULT_GROUNDING
+from functions.runtime.grounding import DEFAULT_GROUNDING, RULES_REVISION
 from functions.runtime.prompt import DEFAULT_FORMAT
 
 
@@ -43,6 +43,7 @@ def cache_key(
         {
             **asdict(fingerprint),
             "grounding": grounding,
+            "grounding_rules": RULES_REVISION,
             "policy": flagged_policy,
             "format": fmt,
             "article": normalize_text(article),

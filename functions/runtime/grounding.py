@@ -40,6 +40,9 @@ from functions.runtime.guard import (
 Grounding = Literal["off", "tokens", "spans"]  # the one place the decoding modes are written
 MODES: tuple[Grounding, ...] = get_args(Grounding)
 DEFAULT_GROUNDING: Grounding = "spans"  # as served, as the teacher writes targets, as the gates and evals judge
+# Bumped when a rule changes what a mode lets through (2: scores and ranges written whole): the response
+# cache key carries it, so a summary written under the old rule is not served as the new one's answer.
+RULES_REVISION = 2
 
 
 def resolve_grounding(*choices: Grounding | None) -> Grounding:

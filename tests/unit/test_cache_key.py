@@ -30,3 +30,11 @@ def test_the_flagged_policy_changes_the_key():
 
 def test_the_format_asked_for_is_part_of_the_key():
     assert cache_key(FP, "text", "spans", "deliver", "brief") != cache_key(FP, "text", "spans", "deliver", "highlights")
+
+
+def test_a_new_revision_of_the_grounding_rules_changes_the_key(monkeypatch):
+    import functions.cache.key as key
+
+    before = cache_key(FP, "text")
+    monkeypatch.setattr(key, "RULES_REVISION", key.RULES_REVISION + 1)
+    assert cache_key(FP, "text") != before
