@@ -239,7 +239,9 @@ def run_export(
         int8,
         tokenizer_json,
         template,
-        GenerationSettings(profile.serve_max_new_tokens, copy_bias=profile.serve_copy_bias),
+        GenerationSettings(
+            profile.serve_max_new_tokens, copy_bias=profile.serve_copy_bias, copy_coverage=profile.serve_copy_coverage
+        ),
         {
             **_model_meta(student.config, "student", source.teacher_id, layers, QUANTIZATION, STUDENT_BUDGET),
             "eos_token_ids": [eos_id],

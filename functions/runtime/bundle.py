@@ -145,13 +145,15 @@ class GenerationSettings:
     # per format, the logit bonus for continuing the article's phrases (runtime/copy_bias.py);
     # (format, bias) pairs so that the settings stay hashable
     copy_bias: tuple[tuple[str, float], ...] = ()
+    copy_coverage: int = 0  # the copy bias skips a token that repeats a summary n-gram of this order (0: off)
 
     def bias_for(self, fmt: str) -> float:
         return dict(self.copy_bias).get(fmt, 0.0)
 
     def to_json(self) -> dict:
         out = {"max_new_tokens": self.max_new_tokens, "no_repeat_ngram_size": self.no_repeat_ngram}
-        return out | ({"copy_bias": dict(self.copy_bias)} if self.copy_bias else {})  # absent: bundles before it
+        out |= {"copy_bias": dict(self.copy_bias)} if self.copy_bias else {}  # absent: bundles before it
+        return out | ({"copy_coverage": self.copy_coverage} if self.copy_coverage else {})
 
 
 def read_generation(folder: Path) -> GenerationSettings:
@@ -161,6 +163,7 @@ def read_generation(folder: Path) -> GenerationSettings:
             int(config["max_new_tokens"]),
             int(config.get("no_repeat_ngram_size", 0)),
             tuple(sorted((str(f), float(b)) for f, b in config.get("copy_bias", {}).items())),
+            int(config.get("copy_coverage", 0)),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise BundleError(f"bundle {folder}: unreadable {GENERATION} ({exc})") from None

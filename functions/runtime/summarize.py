@@ -129,7 +129,7 @@ class Summarizer:
         rule = self._grounding_rule(grounding, read, read_ids)
         if not bias:
             return rule
-        copy = CopyBias(read_ids, bias)
+        copy = CopyBias(read_ids, bias, self.generation.copy_coverage)
         return copy if rule is None else Chain([rule, copy])
 
     def batch(

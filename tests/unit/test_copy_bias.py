@@ -44,3 +44,21 @@ def test_the_bias_is_a_bundle_setting_per_format_and_old_bundles_read_without_it
     (tmp_path / "generation_config.json").write_text(json.dumps({"max_new_tokens": 96}))
     assert read_generation(tmp_path).bias_for("highlights") == 0.0
     assert "copy_bias" not in GenerationSettings(96).to_json()  # an unbiased bundle's file is unchanged
+    covered = GenerationSettings(96, 0, (("highlights", 1.0),), copy_coverage=2)
+    (tmp_path / "generation_config.json").write_text(json.dumps(covered.to_json()))
+    assert read_generation(tmp_path).copy_coverage == 2  # and so part of the response cache key
+    assert "copy_coverage" not in biased.to_json()
+
+
+def test_coverage_withholds_the_bonus_from_a_token_that_would_repeat_a_copied_phrase():
+    article = [1, 2, 3, 4, 1, 2, 5]  # after 1, 2 the article goes on with 3 or 5
+    bias = CopyBias(article, bias=2.0, coverage=3)
+    for token in (1, 2, 3, 4, 1, 2):  # the summary copied "1 2 3" once and is back at "1 2"
+        bias.advance(token)
+    out = bias.apply(np.zeros(8, np.float32))
+    assert out[3] == 0.0  # "1 2 3" again: no pull back into the copied phrase
+    assert out[5] == 2.0  # "1 2 5" is new: the article's other continuation keeps its bonus
+    plain = CopyBias(article, bias=2.0)
+    for token in (1, 2, 3, 4, 1, 2):
+        plain.advance(token)
+    assert plain.apply(np.zeros(8, np.float32))[3] == 2.0  # without coverage, both continuations
