@@ -54,7 +54,8 @@ def resolve_grounding(*choices: Grounding | None) -> Grounding:
 _DIGIT = re.compile(r"\d")
 _CURRENCY_SIGNS = ("$", "£", "€")
 _DASHES = ("-", "–")
-_RANGE = re.compile(r"\b\d+(?:[.,]\d+)*[-–]\d+(?:[.,]\d+)*\b")  # "29-10", "2010-11", "1,000-2,000"
+_NUMBER_PART = r"\d+(?:[.,]\d+)*"
+_RANGE = re.compile(rf"\b{_NUMBER_PART}[{''.join(_DASHES)}]{_NUMBER_PART}\b")  # "29-10", "2010-11", "1,000-2,000"
 _SCALE_TOKENS = {*SCALE_WORDS, *SCALE_SUFFIXES, "%", "per", "percent"}
 # Sub-runs of a capitalised sequence kept as spans: n words give at most n * NAME_RUN spans (not
 # n^2 / 2: 400 capitalised words built 80,000 spans and took 39 s, issue 22); a longer name is
@@ -76,6 +77,7 @@ class VocabClasses:
     scale: np.ndarray  # bool[vocab]: a number's scale or percent ("million", "m", "%"): only along the trie
     dash: np.ndarray  # bool[vocab]: a hyphen or an en dash, as in "29-10"
     blank: np.ndarray  # bool[vocab]: white space only (" ", "\n"): the tokenizer's space before a digit
+    hyphen_word: np.ndarray  # bool[vocab]: free, not blank, not a scale: what may follow "29-" ("year")
     cap_ids: np.ndarray  # capitalized tokens that have a lower-case twin (" The" -> " the") ...
     low_ids: np.ndarray  # ... and that twin
 
@@ -98,7 +100,8 @@ class VocabClasses:
         pairs = [(i, index[t.lower()]) for i, t in enumerate(texts) if capital[i] and t.lower() in index]
         cap_ids, low_ids = (np.array(col, dtype=np.int64) for col in zip(*pairs, strict=True))
         free = ~(digit | capital | currency)
-        return cls(digit, capital, spaced, opener, free, scale, dash, blank, cap_ids, low_ids)
+        hyphen_word = free & ~blank & ~scale
+        return cls(digit, capital, spaced, opener, free, scale, dash, blank, hyphen_word, cap_ids, low_ids)
 
 
 @dataclass
@@ -168,7 +171,6 @@ class SpanConstraint:
         self.start_ban[list(root.children)] = False  # may open only a span the article has
         self.glue_ban = self.start_ban | vocab.digit  # right after "46" + ".": no digit may follow
         self.dash_ban = self.glue_ban | vocab.blank  # right after "29" + "-": nor a space before one ("29- 10")
-        self.hyphen_word = vocab.free & ~vocab.blank & ~vocab.scale  # "29-" + "year" (the range is the trie's)
         self.reopen = opens & ~self.start_ban  # a complete span may be followed at once by another ("US" "46.5")
         self.ban = self.start_ban  # outside a span: the ban for the next token
         self.last: int | None = None
@@ -181,7 +183,7 @@ class SpanConstraint:
             if self.vocab.digit[self.last]:  # a whole number ends here: no scale it does not have
                 allowed = allowed & ~self.vocab.scale
         elif self.node.hyphen:
-            allowed = self.hyphen_word.copy()
+            allowed = self.vocab.hyphen_word.copy()  # "29-" + "year"; the range itself is the trie's
         else:
             allowed = np.zeros_like(self.reopen)
         allowed[list(self.node.children)] = True
