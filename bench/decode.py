@@ -166,7 +166,7 @@ def _copying_decode(decoder, prompt: list[int], new_tokens: int) -> float:
     start, total = time.perf_counter(), len(prompt)
     for _ in range(new_tokens - 1):
         total += 1
-        logits, past = decoder.step(np.asarray([[int(logits[0, -1].argmax())]], np.int64), total, past)
+        logits, past = decoder.step(np.asarray([[int(logits[0, -1].argmax())]], np.int64), total, past, [prompt])
     return (new_tokens - 1) / (time.perf_counter() - start)
 
 

@@ -65,8 +65,8 @@ def full_head(graph_dir: Path) -> None:
     model = onnx.load(str(graph_dir / MODEL))
     graph = model.graph
     cut = next(n for n in graph.node if n.name == SLICE)
-    head = next(n for n in graph.node if cut.output[0] in n.input)
-    head.input[list(head.input).index(cut.output[0])] = cut.input[0]
+    for head in (n for n in graph.node if cut.output[0] in n.input):  # a short head reads it twice
+        head.input[list(head.input).index(cut.output[0])] = cut.input[0]
     graph.node.remove(cut)
     logits = next(o for o in graph.output if o.name == "logits")
     logits.type.tensor_type.shape.dim[1].dim_param = "sequence_length"

@@ -36,6 +36,7 @@ from model_export.profiles import STUDENT_BUDGET, TEACHER_MAX_NEW_TOKENS, Profil
 from model_export.quality_gate import compare
 from model_export.references import ReferenceRow, format_of, reference_rows
 from model_export.shared_embedding import share_quantized_embedding
+from model_export.short_head import output_vocab, short_head
 from model_export.student_gate import student_gate
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ log = logging.getLogger(__name__)
 EOS_TOKEN = "<|im_end|>"
 QUANTIZATION = "int8-weight-only-matmulnbits-shared-embedding-last-position-head"  # bump when the graph recipe changes
 GPU_QUANTIZATION = "fp16-cuda-last-position-head"  # the GPU endpoint's teacher (--gpu-teacher)
+SHORT_HEAD = "-short-head"  # the student's recipe with a short output layer (profile output_vocab)
 
 
 @dataclass
@@ -212,8 +214,12 @@ def run_export(
     fp32 = build_onnx(student_hf, work / "student_fp32", "fp32", cache_dir / "builder")
     int8 = build_onnx(student_hf, work / "student_int8", "int8", cache_dir / "builder")
     share_quantized_embedding(int8)
+    keep = _output_vocab(profile, targets, tokenizer, eos_id)
     for graph in (fp32, int8):  # the gate compares them as served
         last_position_head(graph)
+        if keep:
+            short_head(graph, keep)
+    recipe = QUANTIZATION + (SHORT_HEAD if keep else "")
 
     # Quality gates on real-length held-out articles (never truncated here) with reference summaries.
     refs = corpus.held_out_references()
@@ -243,11 +249,12 @@ def run_export(
             profile.serve_max_new_tokens, copy_bias=profile.serve_copy_bias, copy_coverage=profile.serve_copy_coverage
         ),
         {
-            **_model_meta(student.config, "student", source.teacher_id, layers, QUANTIZATION, STUDENT_BUDGET),
+            **_model_meta(student.config, "student", source.teacher_id, layers, recipe, STUDENT_BUDGET),
             "eos_token_ids": [eos_id],
             "metrics": {
                 "profile": profile.name,
                 **{f"gate_{k}": v for k, v in gate.as_dict().items()},
+                "output_vocab": len(keep) or student.config.vocab_size,
                 "distill_loss_first": round(report.metrics["distill"]["loss_first"], 4),
                 "distill_loss_last": round(report.metrics["distill"]["loss_last"], 4),
                 **{f"targets_{k}": v for k, v in report.metrics["targets"].items()},
@@ -331,6 +338,17 @@ def _write_teacher_bundle(
             ),
             "eos_token_ids": [eos_id],
         },
+    )
+
+
+def _output_vocab(profile: Profile, targets: list, tokenizer: Tokenizer, eos_id: int) -> list[int]:
+    """The short head's fixed tokens, from what the student trained on (its summaries and prompts);
+    empty when the profile keeps the whole output layer."""
+    if not profile.output_vocab:
+        return []
+    spellers = [i for token, i in tokenizer.get_vocab().items() if len(token) == 1]  # every byte
+    return output_vocab(
+        (t.summary_ids for t in targets), (t.prompt_ids for t in targets), profile.output_vocab, [eos_id, *spellers]
     )
 
 

@@ -18,6 +18,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from functions.runtime.bundle import MODEL
+from model_export.onnx_build import save_graph
 
 SLICE = "/lm_head/LastPosition"
 
@@ -42,9 +43,5 @@ def last_position_head(onnx_dir: Path) -> bool:
     logits = next(o for o in graph.output if o.name == "logits")
     logits.type.tensor_type.shape.dim[1].Clear()
     logits.type.tensor_type.shape.dim[1].dim_value = 1
-    data = onnx_dir / "model.onnx.data"
-    if data.exists():
-        data.unlink()
-    onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
-                    location=data.name, size_threshold=1024)  # fmt: skip
+    save_graph(model, onnx_dir)
     return True

@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Literal
 
+import onnx
+
 from functions.runtime.bundle import MODEL
 from model_export.errors import ExportError
 
@@ -45,3 +47,13 @@ def build_onnx(hf_folder: Path, out_dir: Path, precision: Precision, cache_dir: 
         tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
         raise ExportError(f"ONNX build ({precision}) failed: {tail[0]}")
     return out_dir
+
+
+def save_graph(model: onnx.ModelProto, onnx_dir: Path) -> None:
+    """Write a rewritten graph back over ``onnx_dir/model.onnx``, its weights in one external file as
+    the builder writes them (the graph rewrites: shared_embedding, last_position_head, short_head)."""
+    data = onnx_dir / "model.onnx.data"
+    if data.exists():
+        data.unlink()
+    onnx.save_model(model, str(onnx_dir / MODEL), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location=data.name, size_threshold=1024)  # fmt: skip

@@ -51,6 +51,9 @@ class Profile:
     serve_copy_bias: tuple[tuple[str, float], ...] = COPY_BIAS
     serve_copy_coverage: int = COPY_COVERAGE
     max_escalated_share: float = 0.25  # the cascade's confidence threshold may escalate at most this share
+    # tokens the student's output layer keeps beside each request's own (model_export/short_head.py);
+    # 0: the whole vocabulary
+    output_vocab: int = 0
 
 
 # fmt: off
@@ -62,6 +65,7 @@ PROFILES: dict[str, Profile] = {
         epochs=1, batch_size=2, learning_rate=2e-4, top_k=8, references_per_format=1,
         teacher_references_per_format=1, teacher_train_layers=2, input_tokens=None,
         teacher_batch=4, gate_articles=2, gate_max_drop=1.0, servable_floor=0.0, serve_max_new_tokens=12,
+        output_vocab=4096,
     ),
     # make demo's default: <= 15 minutes on 2 cores. The zero-shot teacher; a 20-layer student
     # (first 3 + last 17) on a short pass over both formats' references: it clears the gate at

@@ -17,6 +17,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from functions.runtime.bundle import MODEL
+from model_export.onnx_build import save_graph
 
 EMBED = "model.embed_tokens.weight"
 LM_HEAD_Q, LM_HEAD_SCALES = "lm_head.MatMul.weight_Q8", "lm_head.MatMul.weight_scales"
@@ -53,14 +54,5 @@ def share_quantized_embedding(onnx_dir: Path) -> bool:
     graph.node.insert(at, reshape)
     graph.initializer.remove(inits[EMBED])
     graph.initializer.append(shape)
-    data = onnx_dir / "model.onnx.data"
-    data.unlink()
-    onnx.save_model(
-        model,
-        str(path),
-        save_as_external_data=True,
-        all_tensors_to_one_file=True,
-        location=data.name,
-        size_threshold=1024,
-    )
+    save_graph(model, onnx_dir)
     return True

@@ -19,6 +19,8 @@ from pydantic import BaseModel, Field, ValidationError
 MANIFEST = "manifest.json"  # lists every other file's sha256; written last, it marks a bundle complete
 MODEL = "model.onnx"
 GRAPH_FILES = (MODEL, "model.onnx.data", "genai_config.json")  # as the ONNX builder writes them
+# a graph with a short output layer (model_export/short_head.py) takes each row's own tokens here
+OUTPUT_EXTRA_IDS = "output_extra_ids"
 TOKENIZER = "tokenizer.json"
 PROMPT_TEMPLATE = "prompt_template.json"
 GENERATION = "generation_config.json"

@@ -8,6 +8,8 @@ from typing import Protocol
 import numpy as np
 import onnxruntime as ort
 
+from functions.runtime.bundle import OUTPUT_EXTRA_IDS
+
 
 class Decoder(Protocol):
     """What the cache needs of the decoder (kv_generate.KVCacheDecoder): its session and layout."""
@@ -34,8 +36,17 @@ class SharedKVCache:
     such loop, hence by hand.
     """
 
-    def __init__(self, decoder: Decoder, rows: Sequence[dict[str, np.ndarray]], capacity: int):
+    def __init__(
+        self,
+        decoder: Decoder,
+        rows: Sequence[dict[str, np.ndarray]],
+        capacity: int,
+        extra_ids: np.ndarray | None = None,
+    ):
+        """``extra_ids``: a short head's per-row output tokens (kv_generate.KVCacheDecoder.extra_ids),
+        which follow their rows when rows leave."""
         self.decoder = decoder
+        self.extra_ids = extra_ids
         # On CPU the OrtValue wraps the numpy buffer without a copy. On CUDA the buffer is uploaded
         # once and stays on the device, as onnxruntime-genai keeps it (not measured here: no GPU).
         self.device = "cuda" if decoder.session.get_providers()[0] == "CUDAExecutionProvider" else "cpu"
@@ -74,6 +85,8 @@ class SharedKVCache:
                 buf[hole, :, : self.lengths[row]] = buf[row, :, : self.lengths[row]]
             order[hole] = row
         self.lengths = self.lengths[order]
+        if self.extra_ids is not None:
+            self.extra_ids = self.extra_ids[order]
         self._bind({name: buf[:size] for name, buf in self.buffers.items()})
         return order
 
@@ -83,5 +96,7 @@ class SharedKVCache:
         mask = (np.arange(self.lengths.max())[None, :] < self.lengths[:, None]).astype(np.int64)
         self.io.bind_cpu_input("input_ids", ids)
         self.io.bind_cpu_input("attention_mask", mask)
+        if self.extra_ids is not None:
+            self.io.bind_cpu_input(OUTPUT_EXTRA_IDS, self.extra_ids)
         self.decoder.session.run_with_iobinding(self.io)
         return self.io.get_outputs()[0].numpy()[:, -1]

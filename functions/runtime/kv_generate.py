@@ -16,6 +16,7 @@ from typing import Protocol
 import numpy as np
 import onnxruntime as ort
 
+from functions.runtime.bundle import OUTPUT_EXTRA_IDS
 from functions.runtime.kv_cache import SharedKVCache
 from functions.runtime.sampling import GREEDY, SamplingParams, next_token
 
@@ -72,15 +73,28 @@ class KVCacheDecoder:
         )
         self.dtype = np.float16 if "float16" in inputs[self.past_names[0]].type else np.float32
         self.present_names = [n.replace("past_key_values.", "present.") for n in self.past_names]
+        self.short_head = OUTPUT_EXTRA_IDS in inputs  # model_export/short_head.py
+
+    def extra_ids(self, rows: Sequence[Sequence[int]]) -> dict[str, np.ndarray]:
+        """A short head's per-row output tokens beyond its fixed list: each row's prompt tokens (the
+        article names the grounding lets it copy), padded by repeating one (the graph merges
+        repeats). Empty for a graph with the full output layer."""
+        if not self.short_head:
+            return {}
+        unique = [np.unique(np.asarray(row, np.int64)) for row in rows]
+        width = max(len(u) for u in unique)
+        return {OUTPUT_EXTRA_IDS: np.stack([np.pad(u, (0, width - len(u)), mode="edge") for u in unique])}
 
     def empty_cache(self, batch: int = 1) -> dict[str, np.ndarray]:
         shape = (batch, self.kv_heads, 0, self.head_dim)
         return {name: np.zeros(shape, self.dtype) for name in self.past_names}
 
-    def step(self, ids: np.ndarray, total_len: int, past: dict[str, np.ndarray]):
+    def step(self, ids: np.ndarray, total_len: int, past: dict[str, np.ndarray], prompts: Sequence[Sequence[int]] = ()):
         """One forward pass of unpadded rows (a prefill, or a step outside the batched loop);
-        returns (logits, next past)."""
+        returns (logits, next past). ``prompts``: each row's whole prompt, whose tokens a short
+        head may also write (default: the ids fed)."""
         feed = {"input_ids": ids, "attention_mask": np.ones((ids.shape[0], total_len), np.int64), **past}
+        feed |= self.extra_ids(prompts or ids.tolist())
         out = self.session.run(["logits", *self.present_names], feed)
         return out[0], dict(zip(self.past_names, out[1:], strict=True))
 
@@ -96,15 +110,15 @@ class KVCacheDecoder:
             logits, cache = self.prefill(prompt)
             last.append(logits[0, -1])
             caches.append(cache)
-        return np.stack(last), self.decode_cache(caches, capacity)
+        return np.stack(last), self.decode_cache(caches, capacity, prompts)
 
     def prefill(self, prompt: Sequence[int]):
         """One prompt's forward pass, continuing from the prefix cache when the prompt starts with
         the prefix (GroupQueryAttention takes a multi-token step after a past at batch 1)."""
         n = len(self.prefix)
         if not n or len(prompt) <= n or list(prompt[:n]) != self.prefix:
-            return self.step(np.asarray([prompt], np.int64), len(prompt), self.empty_cache(1))
-        return self.step(np.asarray([prompt[n:]], np.int64), len(prompt), self.prefix_cache())
+            return self.step(np.asarray([prompt], np.int64), len(prompt), self.empty_cache(1), [prompt])
+        return self.step(np.asarray([prompt[n:]], np.int64), len(prompt), self.prefix_cache(), [prompt])
 
     def prefix_cache(self) -> dict[str, np.ndarray]:
         """The prefix's keys and values, computed on first use (the warm pool asks at load, so a
@@ -114,9 +128,11 @@ class KVCacheDecoder:
             self._prefix_cache = self.step(ids, len(self.prefix), self.empty_cache(1))[1]
         return self._prefix_cache
 
-    def decode_cache(self, rows: Sequence[dict[str, np.ndarray]], capacity: int) -> SharedKVCache:
+    def decode_cache(
+        self, rows: Sequence[dict[str, np.ndarray]], capacity: int, prompts: Sequence[Sequence[int]]
+    ) -> SharedKVCache:
         """The batched decode's cache for prefilled rows (a method, so a scripted model can keep its own)."""
-        return SharedKVCache(self, rows, capacity)
+        return SharedKVCache(self, rows, capacity, self.extra_ids(prompts).get(OUTPUT_EXTRA_IDS))
 
     def generate(
         self,

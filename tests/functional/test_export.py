@@ -14,7 +14,7 @@ from functions.runtime.bundle import BundleError, read_manifest, sha256_file
 from functions.runtime.kv_generate import KVCacheDecoder
 from functions.runtime.model import load_model, open_session
 from functions.runtime.summarize import Summarizer
-from model_export.export import QUANTIZATION
+from model_export.export import QUANTIZATION, SHORT_HEAD
 from tests.conftest import CACHE, ROOT
 
 EXPECTED_FILES = {
@@ -36,7 +36,7 @@ def test_bundles_are_complete_checksummed_and_atomic(tiny_export):
         assert set(m.files) == EXPECTED_FILES
         assert all(sha256_file(bundle / name) == digest for name, digest in m.files.items())
         assert m.role == role and m.tokenizer_sha256 == m.files["tokenizer.json"]
-        assert m.quantization == QUANTIZATION
+        assert m.quantization == QUANTIZATION + (SHORT_HEAD if role == "student" else "")
         assert m.metrics["load_seconds"] > 0 and m.metrics["size_mb"] > 0
     assert read_manifest(out / "teacher").num_layers == 30
     assert not [p for p in out.iterdir() if p.name.startswith(".")], "temporary folders left behind"
@@ -62,8 +62,10 @@ def test_int8_graph_uses_weight_only_matmulnbits_8bit(tiny_export):
 
 
 def test_onnx_fp32_matches_pytorch_for_prefill_and_three_decode_steps(tiny_export, tokenizer):
-    """Tolerance: max |logit difference| <= 1e-3 (fp32 graph against PyTorch eager, same weights). The
-    graph computes the LM head for the last position only (model_export/last_position_head.py)."""
+    """Tolerance: max |logit difference| <= 1e-3 (fp32 graph against PyTorch eager, same weights) on
+    every token the graph scores. The graph computes the LM head for the last position only
+    (model_export/last_position_head.py), and for the tiny profile's short list of tokens plus the
+    prompt's own (model_export/short_head.py): every other token is -inf."""
     import torch
     from transformers import AutoModelForCausalLM
 
@@ -72,18 +74,56 @@ def test_onnx_fp32_matches_pytorch_for_prefill_and_three_decode_steps(tiny_expor
     cfg = model.config
     decoder = KVCacheDecoder(open_session(work / "student_fp32" / "model.onnx"), cfg.num_key_value_heads, cfg.head_dim)
     ids = tokenizer.encode(ARTICLE[:300], add_special_tokens=False).ids
+    scored = sorted(set(_short_head_ids(work / "student_fp32")) | set(ids))
+
+    def same(logits, ref) -> None:
+        assert logits.shape == (1, 1, cfg.vocab_size)  # the last position's alone
+        assert np.flatnonzero(np.isfinite(logits[0, -1])).tolist() == scored
+        assert np.abs(logits[0, -1, scored] - ref.logits[0, -1, scored].numpy()).max() <= 1e-3
+
     logits, past = decoder.step(np.asarray([ids], np.int64), len(ids), decoder.empty_cache())
     with torch.inference_mode():
         ref = model(torch.tensor([ids]), use_cache=True)
-        assert logits.shape == (1, 1, cfg.vocab_size)  # the prefill's logits: the last position's alone
-        assert np.abs(logits[0, -1] - ref.logits[0, -1].numpy()).max() <= 1e-3
+        same(logits, ref)
         total = len(ids)
         for _ in range(3):
-            nxt = int(ref.logits[0, -1].argmax())
+            nxt = scored[int(ref.logits[0, -1, scored].argmax())]  # what the graph can choose
             total += 1
-            logits, past = decoder.step(np.asarray([[nxt]], np.int64), total, past)
+            logits, past = decoder.step(np.asarray([[nxt]], np.int64), total, past, [ids])
             ref = model(torch.tensor([[nxt]]), cache=ref.cache, use_cache=True)
-            assert np.abs(logits[0, -1] - ref.logits[0, -1].numpy()).max() <= 1e-3
+            same(logits, ref)
+
+
+def _short_head_ids(graph_dir: Path) -> list[int]:
+    import onnx
+    from onnx import numpy_helper
+
+    from model_export.short_head import NAME
+
+    graph = onnx.load(str(graph_dir / "model.onnx")).graph
+    return numpy_helper.to_array(next(i for i in graph.initializer if i.name == f"{NAME}.ids")).ravel().tolist()
+
+
+def test_the_short_head_writes_only_its_news_tokens_and_the_article_s_own(tiny_export, tokenizer):
+    """The served int8 student: a token outside the fixed list is still written when the article has
+    it (a rare name), and never when it does not, however much the model prefers it."""
+    summarize = Summarizer(load_model(tiny_export[0] / "student"))
+    fixed = set(_short_head_ids(tiny_export[0] / "student"))
+    # at most the profile's 4,096: the tiny export has seen fewer distinct tokens than that
+    assert len(fixed) <= 4096 and read_manifest(tiny_export[0] / "student").metrics["output_vocab"] == len(fixed)
+    assert tokenizer.token_to_id("<|im_end|>") in fixed
+    names = tokenizer.encode(" Warragamba Nepean Hawkesbury", add_special_tokens=False).ids
+    rare = [i for i in names if i not in fixed]
+    assert rare, "the test's names should be outside the tiny profile's fixed list"
+    decoder = summarize.decoder
+    for article in (ARTICLE, ARTICLE + " The Warragamba Nepean Hawkesbury works."):
+        prompt = summarize.model.encode_prompt(article)
+        logits, _ = decoder.prefill(prompt)
+        allowed = np.flatnonzero(np.isfinite(logits[0, -1]))
+        assert set(allowed) == fixed | set(prompt)
+        assert all((token in allowed) == (token in prompt) for token in rare)
+        gen = decoder.generate(prompt, 12, [])
+        assert set(gen.token_ids) <= fixed | set(prompt)
 
 
 def test_kv_cache_decoding_equals_rerunning_the_whole_sequence(tiny_export):
