@@ -214,7 +214,10 @@ def run_export(
     fp32 = build_onnx(student_hf, work / "student_fp32", "fp32", cache_dir / "builder")
     int8 = build_onnx(student_hf, work / "student_int8", "int8", cache_dir / "builder")
     share_quantized_embedding(int8)
-    keep = _output_vocab(profile, targets, tokenizer, eos_id)
+    # the short head's tokens are counted over every kept reference, also those this profile does not train on
+    unused = set(references) - set(student_refs)
+    seen = targets + reference_targets([r for r in references if r in unused], tokenizer, template, eos_id)
+    keep = _output_vocab(profile, seen, tokenizer, eos_id)
     for graph in (fp32, int8):  # the gate compares them as served
         last_position_head(graph)
         if keep:
@@ -342,8 +345,8 @@ def _write_teacher_bundle(
 
 
 def _output_vocab(profile: Profile, targets: list, tokenizer: Tokenizer, eos_id: int) -> list[int]:
-    """The short head's fixed tokens, from what the student trained on (its summaries and prompts);
-    empty when the profile keeps the whole output layer."""
+    """The short head's fixed tokens, from the summaries and prompts of ``targets``; empty when the
+    profile keeps the whole output layer."""
     if not profile.output_vocab:
         return []
     spellers = [i for token, i in tokenizer.get_vocab().items() if len(token) == 1]  # every byte
