@@ -214,10 +214,8 @@ def run_export(
     fp32 = build_onnx(student_hf, work / "student_fp32", "fp32", cache_dir / "builder")
     int8 = build_onnx(student_hf, work / "student_int8", "int8", cache_dir / "builder")
     share_quantized_embedding(int8)
-    # the short head's tokens are counted over every kept reference, also those this profile does not train on
-    unused = set(references) - set(student_refs)
-    seen = targets + reference_targets([r for r in references if r in unused], tokenizer, template, eos_id)
-    keep = _output_vocab(profile, seen, tokenizer, eos_id)
+    trained = set(student_refs)
+    keep = _output_vocab(profile, targets, [r for r in references if r not in trained], tokenizer, template)
     for graph in (fp32, int8):  # the gate compares them as served
         last_position_head(graph)
         if keep:
@@ -344,14 +342,21 @@ def _write_teacher_bundle(
     )
 
 
-def _output_vocab(profile: Profile, targets: list, tokenizer: Tokenizer, eos_id: int) -> list[int]:
-    """The short head's fixed tokens, from the summaries and prompts of ``targets``; empty when the
-    profile keeps the whole output layer."""
+def _output_vocab(
+    profile: Profile, targets: list, unused: list[ReferenceRow], tokenizer: Tokenizer, template: PromptTemplate
+) -> list[int]:
+    """The short head's fixed tokens, counted over the summaries and prompts of the student's
+    ``targets`` and of the kept references this profile does not train on; empty when the profile
+    keeps the whole output layer."""
     if not profile.output_vocab:
         return []
+    from model_export.reference_targets import reference_targets
+
+    eos_id = tokenizer.token_to_id(EOS_TOKEN)
+    seen = targets + reference_targets(unused, tokenizer, template, eos_id)
     spellers = [i for token, i in tokenizer.get_vocab().items() if len(token) == 1]  # every byte
     return output_vocab(
-        (t.summary_ids for t in targets), (t.prompt_ids for t in targets), profile.output_vocab, [eos_id, *spellers]
+        (t.summary_ids for t in seen), (t.prompt_ids for t in seen), profile.output_vocab, [eos_id, *spellers]
     )
 
 
