@@ -194,3 +194,19 @@ def test_the_chaos_bench_loses_nothing_when_containers_die_and_the_endpoint_lies
         assert row["lost"] == 0 and row["delivered"] + row["dead_letters"] == row["items"] == 5
         assert row["inside_timeout"] and row["longest_s"] <= 20
     assert rows["none"]["retried"] == 0 and rows["none"]["delivered"] == 5
+
+
+def test_the_paired_decode_bench_times_every_bundle_on_the_same_articles(tiny_export):
+    from tests.conftest import REFERENCE_ROWS
+
+    out = tiny_export[0]
+    argv = ["--bundle", str(out / "teacher"), "--bundle", str(out / "student"), "--data", str(REFERENCE_ROWS)]
+    result = _run("bench/paired_decode.py", *argv, "--articles", "2")
+    assert [(r["bundle"], r["format"]) for r in result["rows"]] == [
+        (str(out / "teacher"), "highlights"),
+        (str(out / "student"), "highlights"),
+    ]
+    teacher, student = result["rows"]
+    assert teacher["x_first"] == 1.0 and teacher["output_vocab"] == 49152
+    assert student["output_vocab"] < 49152  # the tiny profile's short head
+    assert all(r["decode_tok_s"] > 0 and r["ms_per_item"] > 0 for r in result["rows"])
