@@ -214,8 +214,11 @@ def run_export(
     fp32 = build_onnx(student_hf, work / "student_fp32", "fp32", cache_dir / "builder")
     int8 = build_onnx(student_hf, work / "student_int8", "int8", cache_dir / "builder")
     share_quantized_embedding(int8)
-    trained = set(student_refs)
-    keep = _output_vocab(profile, targets, [r for r in references if r not in trained], tokenizer, template)
+    keep: list[int] = []
+    if profile.output_vocab:  # counted over every kept reference, also those this profile does not train on
+        trained = set(student_refs)
+        unused = reference_targets([r for r in references if r not in trained], tokenizer, template, eos_id)
+        keep = _output_vocab(profile.output_vocab, targets + unused, tokenizer, eos_id)
     for graph in (fp32, int8):  # the gate compares them as served
         last_position_head(graph)
         if keep:
@@ -342,22 +345,10 @@ def _write_teacher_bundle(
     )
 
 
-def _output_vocab(
-    profile: Profile, targets: list, unused: list[ReferenceRow], tokenizer: Tokenizer, template: PromptTemplate
-) -> list[int]:
-    """The short head's fixed tokens, counted over the summaries and prompts of the student's
-    ``targets`` and of the kept references this profile does not train on; empty when the profile
-    keeps the whole output layer."""
-    if not profile.output_vocab:
-        return []
-    from model_export.reference_targets import reference_targets
-
-    eos_id = tokenizer.token_to_id(EOS_TOKEN)
-    seen = targets + reference_targets(unused, tokenizer, template, eos_id)
+def _output_vocab(size: int, seen: list, tokenizer: Tokenizer, eos_id: int) -> list[int]:
+    """The short head's fixed tokens, counted over the summaries and prompts of ``seen`` (targets)."""
     spellers = [i for token, i in tokenizer.get_vocab().items() if len(token) == 1]  # every byte
-    return output_vocab(
-        (t.summary_ids for t in seen), (t.prompt_ids for t in seen), profile.output_vocab, [eos_id, *spellers]
-    )
+    return output_vocab((t.summary_ids for t in seen), (t.prompt_ids for t in seen), size, [eos_id, *spellers])
 
 
 def _is_current(bundle: Path, teacher_id: str, template: PromptTemplate, recipe: str) -> bool:
