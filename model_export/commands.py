@@ -14,6 +14,7 @@ from functions.tables import emit
 from model_export.errors import ExportError
 
 DEFAULT_OUT = BUNDLES_DIR
+FIT_OUT = Path("functions/runtime/faithfulness/weights.json")
 DEFAULT_CACHE = Path(".cache/newsburst")
 
 
@@ -140,6 +141,30 @@ def register(sub: argparse._SubParsersAction) -> tuple[type[Exception], ...]:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.set_defaults(func=_cmd_eval)
 
+    p = sub.add_parser(
+        "judge",
+        help="the faithfulness check on (article, summary) rows, and its agreement with people's labels",
+        description="Judge each row (JSONL with id, article, summary; optional dataset, format, label) with the "
+        "runtime's faithfulness check: flagged, the summary's support in [0, 1] (its weakest sentence's), each "
+        "sentence's support and the reasons against it. Rows with a label (faithful / unfaithful) also give "
+        "recall, specificity, balanced accuracy and ROC-AUC per dataset. --fit refits the checker's weights "
+        "(functions/runtime/faithfulness/weights.json) on labelled rows, with cross-validation by article and "
+        "the held-out articles' score; only ../shared/faithfulness/frank_dev.jsonl may be fitted on.",
+    )
+    p.add_argument("--data", type=Path, required=True, metavar="FILE.jsonl", help="rows to judge")
+    p.add_argument(
+        "--bundle",
+        type=Path,
+        default=STUDENT_DIR,
+        help=f"the bundle whose graph gives the model's evidence (default {STUDENT_DIR}; "
+        "--bundle none: the lexical signals alone)",
+    )
+    p.add_argument("--limit", type=int, help="only the first N rows")
+    p.add_argument("--fit", type=Path, nargs="?", const=FIT_OUT, metavar="OUT.json",
+                   help=f"refit the weights on the labelled rows and write them (default {FIT_OUT})")  # fmt: skip
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    p.set_defaults(func=_cmd_judge)
+
     return (ExportError,)
 
 
@@ -226,4 +251,53 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         )
         emit(result, rows, False, title)
         print()
+    return 0
+
+
+def _cmd_judge(args: argparse.Namespace) -> int:
+    import json
+
+    from model_export.judge import judge_rows, per_dataset, read_rows, row_result
+
+    rows = read_rows(args.data)[: args.limit]
+    model = None
+    if str(args.bundle) != "none":
+        from functions.runtime.model import load_model
+
+        model = load_model(args.bundle)
+    if args.fit:
+        from model_export.faithfulness_fit import fit_sheet
+
+        sheet = fit_sheet(args.data, rows, model)
+        args.fit.write_text(json.dumps(sheet, indent=1) + "\n")
+        summary = [
+            {"scorer": name, "rule": rule, "part": part, "dataset": ds, **m}
+            for name, rules in sheet["measured"].items()
+            for rule, parts in rules.items()
+            for part, sets in parts.items()
+            for ds, m in sets.items()
+        ]
+        emit(sheet, summary, args.json, f"{args.fit}: fitted on {sheet['provenance']['fitted_on']}")
+        return 0
+    judged = judge_rows(rows, model)
+    results = [row_result(j) for j in judged]
+    agreement = per_dataset(judged)
+    out = {"bundle": model.manifest.version if model else None, "rows": results, "agreement": agreement}
+    if args.json:
+        emit(out, [], True)
+        return 0
+    table_rows = [
+        {
+            "id": r["id"],
+            "flagged": r["flagged"],
+            "support": r["support"],
+            "weakest sentence": min(r["sentences"], key=lambda s: s["support"])["text"][:60] if r["sentences"] else "",
+            "reasons": "; ".join(next((s["reasons"] for s in r["sentences"] if s["reasons"]), []))[:80],
+        }
+        for r in results
+    ]
+    emit(out, table_rows, False, f"{args.data}: {len(results)} summaries judged")
+    if agreement:
+        print()
+        emit(out, [{"dataset": d, **m} for d, m in agreement.items()], False, "agreement with the rows' labels")
     return 0

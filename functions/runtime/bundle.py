@@ -21,6 +21,8 @@ MODEL = "model.onnx"
 GRAPH_FILES = (MODEL, "model.onnx.data", "genai_config.json")  # as the ONNX builder writes them
 # a graph with a short output layer (model_export/short_head.py) takes each row's own tokens here
 OUTPUT_EXTRA_IDS = "output_extra_ids"
+# how many last positions a graph scores (model_export/last_position_head.py); 1 unless fed
+LOGITS_POSITIONS = "logits_positions"
 TOKENIZER = "tokenizer.json"
 PROMPT_TEMPLATE = "prompt_template.json"
 GENERATION = "generation_config.json"

@@ -1,8 +1,10 @@
-"""Faithfulness guard: numbers and proper names in a summary that the article never states.
+"""The claims guard: numbers and proper names in a summary that the article never states.
 
-Lexical precision against the source correlates with human factuality judgments on news
-about as well as learned checkers (FRANK benchmark) and costs microseconds, so every summary
-gets it. Also rejects empty and degenerate (looping) output.
+Measured against people's factuality judgments (FRANK, ``../shared/faithfulness/frank_dev.jsonl``)
+it catches few wrong summaries alone (balanced accuracy 0.60 on CNN/DM, 0.56 on XSum): it cannot
+see two true facts in a false relation. It is one signal of the faithfulness check
+(``faithfulness/``), whose verdict its report carries. Also rejects empty and degenerate
+(looping) output.
 
 What it checked is kept as evidence: every number and name of the summary, where the summary
 says it, where the article states it and the article's sentence around it (``Claim``), so an
@@ -14,10 +16,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from functions.runtime.extractive import sentence_spans
 from functions.runtime.injection import instructions_in
+
+if TYPE_CHECKING:
+    from functions.runtime.faithfulness.checker import Verdict
 
 NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 # A number as a claim: with its currency and its scale or percent sign, so that "$1" or "$1 million"
@@ -108,10 +113,12 @@ class GuardReport:
     degenerate: str | None = None  # "empty" | "repetition" | None
     instructions_in_article: list[str] = field(default_factory=list)  # injection.py: the summary may obey them
     claims: list[Claim] = field(default_factory=list)  # every number and name checked, supported or not
+    verdict: Verdict | None = None  # the faithfulness check's, sentence by sentence (faithfulness/)
 
     @property
     def flagged(self) -> bool:
-        return bool(self.unsupported_claims or self.instructions_in_article)
+        unsupported = self.verdict is not None and self.verdict.flagged
+        return bool(self.unsupported_claims or self.instructions_in_article or unsupported)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,187 @@
+"""The one faithfulness check: each summary sentence's support in [0, 1], and the summary's verdict.
+
+Every sentence gets the same signals (``SIGNALS``: lexical, relational, wholeness and, when the
+bundle's graph can score them, the model's evidence); a logistic regression fitted on people's
+factuality judgments (FRANK, by ``newsburst judge --fit``; ``weights.json`` keeps the
+coefficients with their provenance) turns them into the probability that the sentence is
+faithful. A summary is as supported as its weakest sentence, and it fails when a sentence falls
+below its format's threshold. The reasons name the signals that weighed most against a sentence.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field, replace
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from functions.runtime.extractive import sentence_spans
+from functions.runtime.faithfulness.evidence import TokenEvidence
+from functions.runtime.faithfulness.lexical import WINDOW, ArticleIndex, Source, signals
+from functions.runtime.faithfulness.wholeness import cut_reason
+from functions.runtime.guard import Claim
+from functions.runtime.prompt import Format
+
+WEIGHTS = Path(__file__).with_name("weights.json")
+LEXICAL = ("novel_words", "uncovered", "novel_bigrams", "novel_trigrams", "unsupported_claims", "claims_apart", "cut")
+MODEL = ("low_pmi", "unlikely", "unlikely_end")
+SIGNALS = LEXICAL + MODEL  # each higher when the sentence is less supported
+MAX_SOURCE_CHARS = 400  # the article passage quoted for a sentence
+REASON_LOGIT = 0.5  # a signal is named as a reason when it moves the sentence's logit by this much
+
+
+@dataclass(frozen=True)
+class SentenceVerdict:
+    start: int  # where the sentence is in the summary (characters)
+    end: int
+    support: float
+    supported: bool
+    source: str | None  # the article passage that supports it best
+    reasons: tuple[str, ...] = ()
+    signals: dict[str, float] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    support: float  # the weakest sentence's
+    flagged: bool
+    sentences: tuple[SentenceVerdict, ...]
+    scorer: str  # "model" (with the model's evidence) or "lexical"
+
+    @property
+    def unsupported(self) -> list[SentenceVerdict]:
+        return [s for s in self.sentences if not s.supported]
+
+    def kept(self, keep: list[int], text: str) -> Verdict:
+        """The verdict of a summary cut down to the sentences ``keep`` (their offsets in ``text``)."""
+        spans = sentence_spans(text)
+        out = tuple(replace(self.sentences[i], start=a, end=b) for i, (a, b) in zip(keep, spans, strict=True))
+        support = min((s.support for s in out), default=0.0)
+        return Verdict(support, any(not s.supported for s in out) or not out, out, self.scorer)
+
+
+@dataclass(frozen=True)
+class Scorer:
+    """One fitted logistic regression over standardized signals: P(unfaithful) = sigmoid(w . z + b)."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    coef: np.ndarray
+    intercept: float
+    thresholds: dict[str, float]  # per format: a sentence below this support fails
+
+    @classmethod
+    def of(cls, fitted: dict) -> Scorer:
+        return cls(
+            tuple(fitted["features"]),
+            np.asarray(fitted["mean"]),
+            np.asarray(fitted["scale"]),
+            np.asarray(fitted["coef"]),
+            float(fitted["intercept"]),
+            dict(fitted["thresholds"]),
+        )
+
+    def contributions(self, signals: dict[str, float]) -> np.ndarray:
+        x = np.asarray([signals[f] for f in self.features])
+        return self.coef * (x - self.mean) / self.scale
+
+    def support(self, signals: dict[str, float]) -> float:
+        logit = float(self.contributions(signals).sum()) + self.intercept
+        return 1.0 / (1.0 + math.exp(logit))  # 1 - P(unfaithful)
+
+
+@cache
+def scorers(path: Path = WEIGHTS) -> dict[str, Scorer]:
+    """The fitted scorers by name ("model", "lexical"), read once per process."""
+    fitted = json.loads(path.read_text())
+    return {name: Scorer.of(s) for name, s in fitted["scorers"].items()}
+
+
+def _claims_apart(claims: list[Claim], article: ArticleIndex) -> float:
+    """Share of the sentence's pairs of supported claims that the article never states within
+    ``WINDOW`` sentences of each other: two true facts put in a relation the article does not make."""
+    where = []
+    for c in claims:
+        at = {i for a, _ in c.sources for i, (s, e) in enumerate(article.spans) if s <= a < e}
+        if at:
+            where.append(at)
+    pairs = [(p, q) for i, p in enumerate(where) for q in where[i + 1 :]]
+    if not pairs:
+        return 0.0
+    apart = sum(min(abs(i - j) for i in p for j in q) >= WINDOW for p, q in pairs)
+    return apart / len(pairs)
+
+
+def _model_signals(evidence: TokenEvidence | None, start: int, end: int) -> dict[str, float]:
+    at = evidence.within(start, end) if evidence is not None else np.zeros(0, np.int64)
+    if not len(at):
+        return {}
+    return {
+        "low_pmi": -float(evidence.pmi[at].mean()),
+        "unlikely": -float(evidence.with_article[at].mean()),
+        "unlikely_end": -float(evidence.with_article[at[-1]]),
+    }
+
+
+def sentence_signals(
+    summary: str, article: ArticleIndex, claims: list[Claim], evidence: TokenEvidence | None
+) -> list[tuple[tuple[int, int], dict[str, float], Source | None, str | None]]:
+    """Each summary sentence's span, signals, best article passage and cut reason."""
+    out = []
+    for start, end in sentence_spans(summary):
+        sentence = summary[start:end]
+        lexical, source = signals(sentence, article)
+        inside = [c for c in claims if start <= c.start < end]
+        cut = cut_reason(sentence)
+        values = {
+            **lexical,
+            "unsupported_claims": float(sum(not c.supported for c in inside)),
+            "claims_apart": _claims_apart([c for c in inside if c.supported], article),
+            "cut": float(cut is not None),
+            **_model_signals(evidence, start, end),
+        }
+        out.append(((start, end), values, source, cut))
+    return out
+
+
+def _reasons(scorer: Scorer, values: dict[str, float], inside: list[Claim], cut: str | None) -> tuple[str, ...]:
+    named = [f"not in the article: {c.text}" for c in inside if not c.supported]
+    if cut:
+        named.append(f"cut: {cut}")
+    pushes = scorer.contributions(values)
+    for i in np.argsort(-pushes):
+        name = scorer.features[i]
+        if pushes[i] < REASON_LOGIT:
+            break
+        if name not in ("unsupported_claims", "cut"):
+            named.append(f"{name} {values[name]:.2f}")
+    return tuple(named)
+
+
+def check(
+    summary: str,
+    article: str,
+    fmt: Format,
+    claims: list[Claim],
+    evidence: TokenEvidence | None = None,
+    index: ArticleIndex | None = None,
+) -> Verdict:
+    """The verdict on ``summary``; ``claims``: the guard's numbers and names of it, ``evidence``: the
+    model's (None: judged by the lexical scorer alone)."""
+    index = index or ArticleIndex(article)
+    name = "model" if evidence is not None else "lexical"
+    scorer = scorers()[name]
+    threshold = scorer.thresholds[fmt]
+    out = []
+    for (start, end), values, source, cut in sentence_signals(summary, index, claims, evidence):
+        support = scorer.support(values) if all(f in values for f in scorer.features) else 0.0
+        passage = article[source.start : source.end][:MAX_SOURCE_CHARS] if source else None
+        inside = [c for c in claims if start <= c.start < end]
+        reasons = _reasons(scorer, values, inside, cut) if support < threshold else ()
+        out.append(SentenceVerdict(start, end, support, support >= threshold, passage, reasons, values))
+    support = min((s.support for s in out), default=0.0)
+    return Verdict(support, not out or any(not s.supported for s in out), tuple(out), name)

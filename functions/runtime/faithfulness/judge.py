@@ -1,0 +1,30 @@
+"""Judge one summary against its article: the guard's claims, the model's evidence when a model is
+given, and the checker's verdict, in one report. The runtime's summaries, ``newsburst judge``, the
+eval and story reuse all come through here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from functions.runtime.faithfulness.checker import check as verdict_of
+from functions.runtime.faithfulness.evidence import token_evidence
+from functions.runtime.guard import GuardReport, check
+from functions.runtime.model import LocalModel
+from functions.runtime.prompt import Format
+
+
+def judge(
+    summary: str,
+    article: str,
+    fmt: Format,
+    model: LocalModel | None = None,
+    given: tuple[Sequence[int], Sequence[float]] | None = None,
+) -> GuardReport:
+    """``model``: the bundle whose graph scores the summary (None: the lexical scorer alone);
+    ``given``: the generation's own tokens and log-probabilities, when ``summary`` is its output."""
+    report = check(summary, article)
+    if report.degenerate == "empty":
+        return report
+    evidence = token_evidence(model, article, summary, fmt, given) if model is not None else None
+    report.verdict = verdict_of(summary, article, fmt, report.claims, evidence)
+    return report

@@ -1,0 +1,34 @@
+"""Whether a summary sentence ends whole: not cut mid-clause, not ending on a word that needs more.
+
+Hand-written: the published sentence splitters say where sentences end, not whether one is
+finished, and a parser is too large for the Lambda. The model's side of it (how likely it found
+the full stop where it wrote one) is in ``evidence``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from functions.runtime.faithfulness.lexical import words
+
+_END = re.compile(r"[.!?][\"'’”)\]]*$")
+# A sentence cannot end on these: an article, a preposition, a conjunction, a relative word.
+_NEEDS_MORE = frozenset(
+    """a an the of to in on at for from by with as and or but nor that which who whom whose whether
+    than because although though if while when where after before since until into onto about over
+    under between among his her its their our your my this these those is are was were be been has
+    have had will would can could may might must shall should not very""".split()
+)
+
+
+def cut_reason(sentence: str) -> str | None:
+    """Why the sentence reads as cut, or None when it ends whole."""
+    text = sentence.strip()
+    if not _END.search(text):
+        return "no full stop"
+    ws = words(text)
+    if ws and ws[-1] in _NEEDS_MORE:
+        return f"ends on '{ws[-1]}'"
+    if text.count('"') % 2 or text.count("(") != text.count(")"):
+        return "an open quote or bracket"
+    return None
