@@ -76,8 +76,24 @@ class GenerationParameters(BaseModel):
     format: Format | None = None
 
 
+class SentenceSupport(BaseModel):
+    """One summary sentence as the faithfulness check judged it (functions/runtime/faithfulness):
+    ``start``/``end`` in the summary (characters), its ``support`` in [0, 1], whether it passed, the
+    article passage that supports it best (at most 400 characters) and the reasons against it."""
+
+    start: int
+    end: int
+    support: float
+    supported: bool
+    source: str | None = None
+    reasons: list[str] = Field(default_factory=list)
+
+
 class Faithfulness(BaseModel):
     flagged: bool = False
+    support: float | None = None  # the weakest sentence's support; None: not checked (empty output)
+    sentences: list[SentenceSupport] = Field(default_factory=list)
+    dropped_sentences: int = 0  # highlights sentences the check failed and the summary left out
     unsupported_claims: list[str] = Field(default_factory=list)
     degenerate: str | None = None  # "empty" | "repetition": the model's output was not delivered
     instructions_in_article: list[str] = Field(default_factory=list)  # text addressed to the model: flagged
@@ -103,6 +119,22 @@ class Evidence(BaseModel):
 
 def evidence_of(report: GuardReport) -> list[Evidence]:
     return [Evidence.model_validate(claim, from_attributes=True) for claim in report.claims]
+
+
+def sentences_of(report: GuardReport) -> list[SentenceSupport]:
+    if report.verdict is None:
+        return []
+    return [
+        SentenceSupport(
+            start=s.start,
+            end=s.end,
+            support=round(s.support, 3),
+            supported=s.supported,
+            source=s.source,
+            reasons=list(s.reasons),
+        )
+        for s in report.verdict.sentences
+    ]
 
 
 class StoryRef(BaseModel):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functions.runtime.summarize import Summary
-from functions.schemas import Faithfulness, SummaryResult, Timings, evidence_of
+from functions.schemas import Faithfulness, SummaryResult, Timings, evidence_of, sentences_of
 
 
 def summary_result(
@@ -35,6 +35,9 @@ def summary_result(
         ),
         faithfulness=Faithfulness(
             flagged=s.guard.flagged,
+            support=round(s.guard.verdict.support, 3) if s.guard.verdict else None,
+            sentences=sentences_of(s.guard),
+            dropped_sentences=s.dropped_sentences,
             unsupported_claims=s.guard.unsupported_claims,
             degenerate=s.guard.degenerate,
             instructions_in_article=s.guard.instructions_in_article,

@@ -23,9 +23,10 @@ import numpy as np
 from tqdm import tqdm
 
 from functions.runtime.cascade import needs_teacher
+from functions.runtime.faithfulness.judge import judge
 from functions.runtime.grounding import DEFAULT_GROUNDING, Grounding
-from functions.runtime.guard import check
-from functions.runtime.model import load_model
+from functions.runtime.guard import GuardReport
+from functions.runtime.model import LocalModel, load_model
 from functions.runtime.prompt import Format
 from functions.runtime.summarize import Summarizer, Summary
 from model_export.candidates import best_of
@@ -147,9 +148,38 @@ def cascade(student: Run, teacher: Run, threshold: float | None) -> tuple[Run, i
     return mix, redone
 
 
-def run_metrics(run: Run, articles: Sequence[str], references: Sequence[str]) -> dict:
+@dataclass(frozen=True)
+class Checker:
+    """The faithfulness check every system's summaries are judged by in one eval: the student bundle's
+    (the one the Lambda runs), so the student, the teacher and lead-3 are judged alike."""
+
+    model: LocalModel
+    fmt: Format
+
+    def reports(
+        self, texts: Sequence[str], articles: Sequence[str], own: Sequence[Summary | None] = ()
+    ) -> list[GuardReport]:
+        """``own``: the run's summaries that the checker's model wrote, and so already judged."""
+        own = list(own) or [None] * len(texts)
+        return [
+            s.guard if s is not None else judge(t, a, self.fmt, self.model)
+            for s, t, a in zip(own, texts, articles, strict=True)
+        ]
+
+
+def faithfulness_metrics(reports: Sequence[GuardReport]) -> dict:
+    sentences = [s for r in reports if r.verdict for s in r.verdict.sentences]
+    return {
+        "unsupported_sentences_pct": round(100 * sum(not s.supported for s in sentences) / max(len(sentences), 1), 1),
+        "support": round(statistics.mean(r.verdict.support for r in reports if r.verdict), 3) if sentences else None,
+    }
+
+
+def run_metrics(run: Run, articles: Sequence[str], references: Sequence[str], reports: list[GuardReport]) -> dict:
     n = max(len(run.texts), 1)
-    reports = [s.guard if s else check(t, a) for s, t, a in zip(run.summaries, run.texts, articles, strict=True)]
+    local = [s for s in run.summaries if s is not None]
+    model_ms = [1000 * (s.generation.prefill_seconds + s.generation.decode_seconds) for s in local]
+    check_ms = [1000 * s.check_seconds for s in local]
     cut = [
         (s is not None and s.generation.stop_reason == "loop") or not t.rstrip().endswith(_SENTENCE_END)
         for s, t in zip(run.summaries, run.texts, strict=True)
@@ -158,6 +188,8 @@ def run_metrics(run: Run, articles: Sequence[str], references: Sequence[str]) ->
     return {
         **rouge(run.texts, list(references)),
         "flagged_pct": round(100 * sum(r.flagged for r in reports) / n, 1),
+        **faithfulness_metrics(reports),
+        "dropped_sentences": sum(s.dropped_sentences for s in local),
         "unsupported_per_summary": round(sum(len(r.unsupported_claims) for r in reports) / n, 2),
         "loop_or_cut_pct": round(100 * sum(cut) / n, 1),
         "teacher_nll": round(statistics.mean(scored), 3) if scored else None,
@@ -166,6 +198,8 @@ def run_metrics(run: Run, articles: Sequence[str], references: Sequence[str]) ->
         "decode_tok_s": round(statistics.median(run.rates), 1) if run.rates else None,
         "setup_ms": round(statistics.median(run.setups), 2) if run.setups else None,
         "ms_per_item": round(statistics.mean(run.ms), 1) if run.ms else None,
+        "check_ms": round(statistics.median(check_ms), 1) if check_ms else None,
+        "check_pct_of_model": round(100 * sum(check_ms) / sum(model_ms), 1) if model_ms and sum(model_ms) else None,
     }
 
 
@@ -201,21 +235,23 @@ def _dataset(
     candidates: int = 1,
 ) -> dict:
     articles, refs = [r["article"] for r in rows], [r["reference"] for r in rows]
+    checker = Checker(student.model, fmt)
     systems: dict[str, dict] = {"student": {}, "teacher": {}, "cascade": {}, f"student_best_of_{candidates}": {}}
     for mode in modes:
         t_run = teacher_run(teacher, articles, mode, cache_dir, fmt) if teacher else None
         s_run = summarize_rows(student, articles, mode, "student", t_run, teacher, fmt)
-        systems["student"][mode] = run_metrics(s_run, articles, refs)
+        systems["student"][mode] = run_metrics(s_run, articles, refs, checker.reports(s_run.texts, articles, s_run.summaries))
         if candidates > 1:
             best = summarize_rows(
                 student, articles, mode, f"student best of {candidates}", t_run, None, fmt, candidates
             )
-            systems[f"student_best_of_{candidates}"][mode] = run_metrics(best, articles, refs)
+            best_reports = checker.reports(best.texts, articles, best.summaries)
+            systems[f"student_best_of_{candidates}"][mode] = run_metrics(best, articles, refs, best_reports)
         if t_run is None:
             continue
-        systems["teacher"][mode] = run_metrics(t_run, articles, refs)
+        systems["teacher"][mode] = run_metrics(t_run, articles, refs, checker.reports(t_run.texts, articles))
         mix, redone = cascade(s_run, t_run, student.model.manifest.confidence_threshold)
-        systems["cascade"][mode] = run_metrics(mix, articles, refs) | {
+        systems["cascade"][mode] = run_metrics(mix, articles, refs, checker.reports(mix.texts, articles, mix.summaries)) | {
             "escalated_pct": round(100 * sum(s is None for s in mix.summaries) / len(rows), 1),
             "low_confidence_pct": round(100 * redone / len(rows), 1),
         }
@@ -236,7 +272,8 @@ def _dataset(
         systems["student"][mode] |= speeds
         systems["teacher"][mode]["paired_decode_tok_s"] = speeds.pop("teacher_paired_decode_tok_s")
     leads = [lead(a) for a in articles]
-    systems["lead3"] = rouge(leads, refs) | {"words": mean_words(leads)}
+    lead_reports = checker.reports(leads, articles)
+    systems["lead3"] = rouge(leads, refs) | {"words": mean_words(leads), **faithfulness_metrics(lead_reports)}
     return {name: value for name, value in systems.items() if value}
 
 

@@ -101,10 +101,12 @@ def fit(rows: Sequence[dict], signals: Sequence[list[dict]], features: Sequence[
 
 
 def score(fitted: dict, rows: Sequence[dict], signals: Sequence[list[dict]], with_claims: bool) -> tuple:
-    """Each row's (flagged, support): the checker's rule, and with ``with_claims`` the guard's
-    unsupported claims also flagging, as the runtime's report does."""
+    """Each row's (flagged, support): the checker's rule (its weakest sentence below the threshold, or
+    a sentence cut short), and with ``with_claims`` the guard's unsupported claims also flagging, as
+    the runtime's report does."""
     support = np.asarray([_sentence_support(fitted, s) for s in signals])
     below = np.asarray([s < fitted["thresholds"].get(format_of(r), 0.5) for s, r in zip(support, rows, strict=True)])
+    below |= np.asarray([any(x["cut"] for x in s) for s in signals])
     claims = np.asarray([any(x["unsupported_claims"] > 0 for x in s) for s in signals])
     return (below | claims) if with_claims else below, support
 

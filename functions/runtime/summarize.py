@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -11,7 +12,9 @@ from functions.runtime import escalation_rule
 from functions.runtime.copy_bias import Chain, CopyBias
 from functions.runtime.escalation_rule import RouteDecision
 from functions.runtime.grounding import DEFAULT_GROUNDING, Grounding, constraint_for, resolve_grounding
-from functions.runtime.guard import GuardReport, check
+from functions.runtime.faithfulness.judge import judge
+from functions.runtime.faithfulness.keep_supported import keep_supported
+from functions.runtime.guard import GuardReport
 from functions.runtime.kv_generate import Generation
 from functions.runtime.loops import before_loop, looping, one_paragraph, whole_sentences
 from functions.runtime.model import SCANS, LocalModel
@@ -25,6 +28,8 @@ class Summary:
     generation: Generation
     guard: GuardReport
     decision: RouteDecision
+    dropped_sentences: int = 0  # highlights sentences the faithfulness check failed (keep_supported)
+    check_seconds: float = 0.0  # the faithfulness check's own time, beside the generation's
 
 
 class NeedsEscalation(Exception):
@@ -100,7 +105,7 @@ class Summarizer:
             self._deferred(article, grounding, fmt),
             stop_at=stop_at,
         )
-        return self._finish(article, gen, decision, stop_strings)
+        return self._finish(article, gen, decision, stop_strings, fmt or self.format)
 
     def constraint(self, article: str, grounding: Grounding | None = None):
         """The grounding rule for one article (None when grounding is off), over the part the
@@ -161,7 +166,7 @@ class Summarizer:
                 stop_at=stop_at,
             )
             for i, gen in zip(local, gens, strict=True):
-                out[i] = self._finish(articles[i], gen, routed[i][1], stop_strings)
+                out[i] = self._finish(articles[i], gen, routed[i][1], stop_strings, formats[i] or self.format)
         return out
 
     def _stopper(self, stop_strings: Sequence[str]) -> Callable[[list[int]], bool]:
@@ -171,7 +176,9 @@ class Summarizer:
             return looping
         return lambda tokens: looping(tokens) or any(s in decode(tokens[-16:]) for s in stop_strings)
 
-    def _finish(self, article: str, gen: Generation, decision: RouteDecision, stop_strings: Sequence[str]) -> Summary:
+    def _finish(
+        self, article: str, gen: Generation, decision: RouteDecision, stop_strings: Sequence[str], fmt: Format
+    ) -> Summary:
         looped = gen.stop_reason == "stop" and looping(gen.token_ids)
         text = self.model.tokenizer.decode(before_loop(gen.token_ids) if looped else gen.token_ids)
         for stop in stop_strings:
@@ -181,4 +188,7 @@ class Summarizer:
         text = whole_sentences(text) if looped or gen.stop_reason == "length" else text
         if looped:
             gen.stop_reason = "loop"
-        return Summary(text, gen, check(text, article), decision)
+        start = time.perf_counter()
+        report = judge(text, article, fmt, self.model, (gen.token_ids, gen.token_logprobs))
+        text, report, dropped = keep_supported(text, article, report, fmt)
+        return Summary(text, gen, report, decision, dropped, time.perf_counter() - start)

@@ -19,7 +19,7 @@ from functions.desk_records.verdicts import export_rows
 from functions.handlers import router
 from functions.local_invoke import LocalContext, sqs_event
 from functions.runtime.guard import check
-from functions.schemas import NewsItem, SummaryReady, SummaryResult, evidence_of
+from functions.schemas import Faithfulness, NewsItem, SentenceSupport, SummaryReady, SummaryResult, evidence_of
 from tests.factories import news_item
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -50,6 +50,38 @@ def _judged_story(app) -> str:
         model_version="guard-evidence",
         route="local",
         evidence=evidence_of(check(summary, ARTICLE)),
+    )
+    return app.desk_feed.record(item, SummaryReady.of(item, result))
+
+
+SUPPORTED = "Peter Beattie says 1,000 people were evacuated."
+UNSUPPORTED = "Mr Smith blamed the council."
+SOURCE = "Queensland Premier Peter Beattie says more than 1,000 people were evacuated overnight."
+REASONS = ["no passage of the article states it", "a name the article does not mention: Mr Smith"]
+
+
+def _checked_story(app) -> str:
+    """A story of two sentences as the faithfulness check judged them: the first supported by the
+    article's first sentence, the second not; its claims' evidence from the guard."""
+    summary = f"{SUPPORTED} {UNSUPPORTED}"
+    second = len(SUPPORTED) + 1
+    item = NewsItem(id="sentences-1", title="Floods in Queensland, checked", body=ARTICLE)
+    result = SummaryResult(
+        id=item.id,
+        summary=summary,
+        model_version="faithfulness-check",
+        route="local",
+        evidence=evidence_of(check(summary, ARTICLE)),
+        faithfulness=Faithfulness(
+            flagged=True,
+            support=0.21,
+            sentences=[
+                SentenceSupport(start=0, end=len(SUPPORTED), support=0.82, supported=True, source=SOURCE),
+                SentenceSupport(
+                    start=second, end=len(summary), support=0.21, supported=False, source=None, reasons=REASONS
+                ),
+            ],
+        ),
     )
     return app.desk_feed.record(item, SummaryReady.of(item, result))
 
@@ -152,3 +184,62 @@ def test_an_editor_watches_checks_streams_edits_and_is_safe_from_hostile_article
         assert find(By.ID, "errors").get_attribute("hidden") is not None  # no error in the page
         severe = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
         assert severe == []
+
+
+def test_each_sentence_is_marked_supported_or_not_with_the_passage_it_rests_on(make_app, serve_desk, browser):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    app = make_app()
+    key = _checked_story(app)
+    find = browser.find_element
+    with serve_desk(app) as url:
+        browser.get(f"{url}/desk")
+        story = _wait(lambda: browser.find_elements(By.CSS_SELECTOR, f'li[data-key="{key}"]'), what="the story")[0]
+        summary = story.find_element(By.CSS_SELECTOR, ".summary")
+        spans = summary.find_elements(By.CSS_SELECTOR, "span.sentence")
+        assert [s.get_attribute("class") for s in spans] == ["sentence supported", "sentence unsupported"]
+        supported, unsupported = spans
+
+        # the claims stay marked, each inside its sentence
+        assert [m.text for m in supported.find_elements(By.CSS_SELECTOR, "mark.claim")] == ["Peter Beattie", "1,000"]
+        assert [m.text for m in unsupported.find_elements(By.CSS_SELECTOR, "mark.claim.unsupported")] == ["Mr Smith?"]
+
+        # readable without colour: a visible marker on the unsupported one, none on the supported
+        flag = unsupported.find_element(By.CSS_SELECTOR, ".sentence-flag")
+        assert flag.is_displayed() and flag.text == "⚠ unsupported"
+        assert unsupported.text.startswith("Mr Smith? blamed the council.") and unsupported.text.endswith("⚠ unsupported")
+        assert supported.find_elements(By.CSS_SELECTOR, ".sentence-flag") == []
+        assert supported.text == SUPPORTED
+
+        # in the tab order, with what a screen reader says
+        assert supported.get_attribute("tabindex") == unsupported.get_attribute("tabindex") == "0"
+        assert supported.get_attribute("aria-label") == "sentence supported by the article (support 0.82)"
+        assert unsupported.get_attribute("aria-label") == (
+            f"sentence not supported by the article (support 0.21): {'; '.join(REASONS)}"
+        )
+
+        # focus: the article's passage it rests on, quoted
+        tip = find(By.ID, "tip")
+        browser.execute_script("arguments[0].focus()", supported)
+        _wait(tip.is_displayed, what="the sentence's tip on focus")
+        assert f"“{SOURCE}”" in tip.text and "support 0.82" in tip.text
+        assert supported.get_attribute("aria-describedby") == "tip"
+
+        # hover: why the unsupported one fails
+        browser.execute_script("arguments[0].blur()", supported)
+        ActionChains(browser).move_to_element(flag).perform()
+        _wait(lambda: "Not supported by the article" in tip.text, what="the unsupported sentence's tip")
+        assert all(reason in tip.text for reason in REASONS) and SOURCE not in tip.text
+        assert unsupported.get_attribute("aria-describedby") == "tip"
+        assert supported.get_attribute("aria-describedby") is None
+
+        # a claim's own tip inside a sentence, and the sentence's again on leaving the claim for it
+        claim = supported.find_element(By.CSS_SELECTOR, "mark.claim")
+        ActionChains(browser).move_to_element(claim).perform()
+        _wait(lambda: "“Peter Beattie” in the article" in tip.text, what="the claim's tip")
+        ActionChains(browser).move_to_element_with_offset(supported, supported.size["width"] // 2 - 4, 0).perform()
+        _wait(lambda: "Supported by the article" in tip.text, what="the sentence's tip again")
+
+        assert find(By.ID, "errors").get_attribute("hidden") is not None  # no error in the page
+        assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []

@@ -50,7 +50,7 @@ function addStory(story) {
   li.dataset.id = story.id;
   $(".title", li).textContent = story.title || story.id;
   $(".meta", li).textContent = meta(story);
-  renderSummary($(".summary", li), story.summary, story.evidence);
+  renderSummary($(".summary", li), story.summary, story.evidence, (story.faithfulness || {}).sentences);
   $(".flags", li).textContent = flags(story);
   $(".approve", li).addEventListener("click", () => postVerdict(li, { verdict: "approve" }).catch(report));
   $(".reject", li).addEventListener("click",
@@ -136,7 +136,7 @@ async function summarizeNow(e) {
         live.append(piece);
         live.dataset.tokens = String(Number(live.dataset.tokens) + 1);
       } else if (event === "result") {
-        renderSummary(live, data.summary, data.evidence);
+        renderSummary(live, data.summary, data.evidence, (data.faithfulness || {}).sentences);
         state.textContent = `done: ${meta(data)}`;
         addStory(data);
       } else if (event === "error") {

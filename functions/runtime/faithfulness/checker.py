@@ -5,14 +5,16 @@ bundle's graph can score them, the model's evidence); a logistic regression fitt
 factuality judgments (FRANK, by ``newsburst judge --fit``; ``weights.json`` keeps the
 coefficients with their provenance) turns them into the probability that the sentence is
 faithful. A summary is as supported as its weakest sentence, and it fails when a sentence falls
-below its format's threshold. The reasons name the signals that weighed most against a sentence.
+below its format's threshold. A sentence cut short (``wholeness``) fails whatever its support: people's
+labels rarely see one (published summaries end whole), so no fit could weigh it. The reasons name
+the signals that weighed most against a sentence.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -26,7 +28,7 @@ from functions.runtime.guard import Claim
 from functions.runtime.prompt import Format
 
 WEIGHTS = Path(__file__).with_name("weights.json")
-LEXICAL = ("novel_words", "uncovered", "novel_bigrams", "novel_trigrams", "unsupported_claims", "claims_apart", "cut")
+LEXICAL = ("novel_words", "uncovered", "novel_bigrams", "novel_trigrams", "unsupported_claims", "claims_apart")
 MODEL = ("low_pmi", "unlikely", "unlikely_end")
 SIGNALS = LEXICAL + MODEL  # each higher when the sentence is less supported
 MAX_SOURCE_CHARS = 400  # the article passage quoted for a sentence
@@ -54,13 +56,6 @@ class Verdict:
     @property
     def unsupported(self) -> list[SentenceVerdict]:
         return [s for s in self.sentences if not s.supported]
-
-    def kept(self, keep: list[int], text: str) -> Verdict:
-        """The verdict of a summary cut down to the sentences ``keep`` (their offsets in ``text``)."""
-        spans = sentence_spans(text)
-        out = tuple(replace(self.sentences[i], start=a, end=b) for i, (a, b) in zip(keep, spans, strict=True))
-        support = min((s.support for s in out), default=0.0)
-        return Verdict(support, any(not s.supported for s in out) or not out, out, self.scorer)
 
 
 @dataclass(frozen=True)
@@ -141,7 +136,7 @@ def sentence_signals(
             **lexical,
             "unsupported_claims": float(sum(not c.supported for c in inside)),
             "claims_apart": _claims_apart([c for c in inside if c.supported], article),
-            "cut": float(cut is not None),
+            "cut": float(cut is not None),  # a rule, not a fitted weight (module docstring)
             **_model_signals(evidence, start, end),
         }
         out.append(((start, end), values, source, cut))
@@ -153,11 +148,11 @@ def _reasons(scorer: Scorer, values: dict[str, float], inside: list[Claim], cut:
     if cut:
         named.append(f"cut: {cut}")
     pushes = scorer.contributions(values)
-    for i in np.argsort(-pushes):
+    for rank, i in enumerate(np.argsort(-pushes)):
         name = scorer.features[i]
-        if pushes[i] < REASON_LOGIT:
+        if pushes[i] < REASON_LOGIT and (rank or named):  # the strongest signal is named at least
             break
-        if name not in ("unsupported_claims", "cut"):
+        if name != "unsupported_claims":
             named.append(f"{name} {values[name]:.2f}")
     return tuple(named)
 
@@ -173,15 +168,17 @@ def check(
     """The verdict on ``summary``; ``claims``: the guard's numbers and names of it, ``evidence``: the
     model's (None: judged by the lexical scorer alone)."""
     index = index or ArticleIndex(article)
-    name = "model" if evidence is not None else "lexical"
-    scorer = scorers()[name]
+    fitted = scorers()
+    name = "model" if evidence is not None and "model" in fitted else "lexical"
+    scorer = fitted[name]
     threshold = scorer.thresholds[fmt]
     out = []
     for (start, end), values, source, cut in sentence_signals(summary, index, claims, evidence):
         support = scorer.support(values) if all(f in values for f in scorer.features) else 0.0
         passage = article[source.start : source.end][:MAX_SOURCE_CHARS] if source else None
         inside = [c for c in claims if start <= c.start < end]
-        reasons = _reasons(scorer, values, inside, cut) if support < threshold else ()
-        out.append(SentenceVerdict(start, end, support, support >= threshold, passage, reasons, values))
+        supported = support >= threshold and cut is None
+        reasons = () if supported else _reasons(scorer, values, inside, cut)
+        out.append(SentenceVerdict(start, end, support, supported, passage, reasons, values))
     support = min((s.support for s in out), default=0.0)
     return Verdict(support, not out or any(not s.supported for s in out), tuple(out), name)

@@ -19,6 +19,9 @@ _NEEDS_MORE = frozenset(
     under between among his her its their our your my this these those is are was were be been has
     have had will would can could may might must shall should not very""".split()
 )
+# A clause these open needs a subject and a verb: "confirmed that the disease." has lost its verb.
+_CLAUSE_OPENERS = frozenset({"that", "whether", "because"})
+_DETERMINERS = frozenset("the a an this these those his her its their our another".split())
 
 
 def cut_reason(sentence: str) -> str | None:
@@ -29,6 +32,10 @@ def cut_reason(sentence: str) -> str | None:
     ws = words(text)
     if ws and ws[-1] in _NEEDS_MORE:
         return f"ends on '{ws[-1]}'"
+    opener = max((i for i, w in enumerate(ws) if w in _CLAUSE_OPENERS), default=None)
+    rest = ws[opener + 1 :] if opener is not None else []
+    if rest and rest[0] in _DETERMINERS and len(rest) <= 2:
+        return f"the clause after '{ws[opener]}' has no verb"
     if text.count('"') % 2 or text.count("(") != text.count(")"):
         return "an open quote or bracket"
     return None
