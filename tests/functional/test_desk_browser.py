@@ -54,8 +54,8 @@ def _judged_story(app) -> str:
     return app.desk_feed.record(item, SummaryReady.of(item, result))
 
 
-SUPPORTED = "Peter Beattie says 1,000 people were evacuated."
-UNSUPPORTED = "Mr Smith blamed the council."
+SUPPORTED = "Officials say Peter Beattie saw 1,000 people evacuated."
+UNSUPPORTED = "Officials say Mr Smith blamed the council."
 SOURCE = "Queensland Premier Peter Beattie says more than 1,000 people were evacuated overnight."
 REASONS = ["no passage of the article states it", "a name the article does not mention: Mr Smith"]
 
@@ -208,7 +208,8 @@ def test_each_sentence_is_marked_supported_or_not_with_the_passage_it_rests_on(m
         # readable without colour: a visible marker on the unsupported one, none on the supported
         flag = unsupported.find_element(By.CSS_SELECTOR, ".sentence-flag")
         assert flag.is_displayed() and flag.text == "⚠ unsupported"
-        assert unsupported.text.startswith("Mr Smith? blamed the council.") and unsupported.text.endswith("⚠ unsupported")
+        assert unsupported.text.startswith("Officials say Mr Smith? blamed the council.")
+        assert unsupported.text.endswith("⚠ unsupported")
         assert supported.find_elements(By.CSS_SELECTOR, ".sentence-flag") == []
         assert supported.text == SUPPORTED
 

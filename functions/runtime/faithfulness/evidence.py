@@ -42,7 +42,8 @@ class TokenEvidence:
 def scorable(model: LocalModel) -> bool:
     """Whether this bundle's graph scores several positions in one pass (bundles before the
     faithfulness check's export do not; their summaries are judged on the lexical signals)."""
-    return LOGITS_POSITIONS in {i.name for i in model.session.get_inputs()}
+    session = model.session  # an input with a default is listed among the overridable initializers
+    return LOGITS_POSITIONS in {i.name for i in (*session.get_inputs(), *session.get_overridable_initializers())}
 
 
 def _teacher_forced(model: LocalModel, prompt: Sequence[int], target: Sequence[int], vocab_of: Sequence[int]):
