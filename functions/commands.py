@@ -12,6 +12,7 @@ from pathlib import Path
 
 from functions.command_settings import servable_or_teacher, settings_from
 from functions.runtime.bundle import BUNDLES_DIR, STUDENT, STUDENT_DIR
+from functions.schemas import Faithfulness
 from functions.tables import emit
 
 BUNDLE_HELP = f"bundle folder (default: NEWSBURST_BUNDLE_DIR or {STUDENT_DIR})"
@@ -115,7 +116,7 @@ def _cmd_summarize(args: argparse.Namespace) -> int:
         print(
             f"== {r['id']}: {r['title']}\n{r['summary']}\n   ({r['tokens_in']} tokens in, {r['tokens_out']} out, "
             f"{r['timings']['decode_tokens_per_second']} tok/s, grounding {faith['grounding']})"
-            + (f"\n   FLAGGED unsupported: {', '.join(faith['unsupported_claims'])}" if faith["flagged"] else "")
+            + (f"\n   FLAGGED {Faithfulness(**faith).why_flagged()}" if faith["flagged"] else "")
             + (f"\n   DEGENERATE output: {faith['degenerate']}" if faith["degenerate"] else "")
             + "\n"
         )
@@ -180,15 +181,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     for run in runs:
         print(f"### {run['event']}  ->  {run['trigger']} handler")
         for n in run["notifications"]:
-            flags = ", ".join(n["faithfulness"]["unsupported_claims"])
+            faith = Faithfulness(**n["faithfulness"])
             route = {"fallback": "fallback (lead sentences)", "escalate": "GPU endpoint", "cache": "cache hit"}.get(
                 n["route"], "local model"
             )
             print(f"  == {n['id']}: {n['title']}\n     {n['summary']}")
             fmt = f"{n['format']}, " if n.get("format") else ""
             print(f"     [{fmt}{route}, model {n['model_version'][:12]}, {n['latency_ms']:.0f} ms]")
-            if flags:
-                print(f"     FLAGGED unsupported: {flags}")
+            if faith.flagged:
+                print(f"     FLAGGED {faith.why_flagged()}")
+            if faith.dropped_sentences:
+                print(f"     ({faith.dropped_sentences} unsupported sentence(s) left out)")
         if not run["notifications"]:
             print("  " + json.dumps(run["result"])[:400])
         else:

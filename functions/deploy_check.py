@@ -16,6 +16,7 @@ from pathlib import Path
 
 from functions.config import Settings
 from functions.local_invoke import eventbridge_event
+from functions.schemas import Faithfulness
 
 ITEMS = Path(__file__).with_name("deploy_check_items.json")  # real Lee/ABC news items, shipped in the package
 
@@ -42,7 +43,7 @@ def problems(invoke: Invoke, items: list[dict], max_ms: float) -> list[str]:
         if faith.get("degenerate"):
             found.append(f"{item['id']}: degenerate output ({faith['degenerate']})")
         if faith.get("flagged"):
-            found.append(f"{item['id']}: flagged ({', '.join(faith.get('unsupported_claims', []))})")
+            found.append(f"{item['id']}: flagged ({Faithfulness(**faith).why_flagged()})")
         if result.get("fallback"):
             found.append(f"{item['id']}: a lead-sentence fallback, not a model summary")
         if elapsed_ms > max_ms:

@@ -99,6 +99,18 @@ class Faithfulness(BaseModel):
     instructions_in_article: list[str] = Field(default_factory=list)  # text addressed to the model: flagged
     grounding: str | None = None  # the decoding mode that produced the summary
 
+    def why_flagged(self) -> str:
+        """One line for a person: what made the check flag this summary ("" when it did not)."""
+        if not self.flagged:
+            return ""
+        parts = [f"not in the article: {', '.join(self.unsupported_claims)}"] if self.unsupported_claims else []
+        weak = [s for s in self.sentences if not s.supported]
+        if weak:
+            parts.append(f"{len(weak)} sentence(s) unsupported ({'; '.join(weak[0].reasons[:2])})")
+        if self.instructions_in_article:
+            parts.append("the article addresses the model")
+        return " | ".join(parts)
+
 
 class Evidence(BaseModel):
     """One number or name of a summary and where its article states it: what the guard checked,

@@ -240,7 +240,9 @@ def _dataset(
     for mode in modes:
         t_run = teacher_run(teacher, articles, mode, cache_dir, fmt) if teacher else None
         s_run = summarize_rows(student, articles, mode, "student", t_run, teacher, fmt)
-        systems["student"][mode] = run_metrics(s_run, articles, refs, checker.reports(s_run.texts, articles, s_run.summaries))
+        systems["student"][mode] = run_metrics(
+            s_run, articles, refs, checker.reports(s_run.texts, articles, s_run.summaries)
+        )
         if candidates > 1:
             best = summarize_rows(
                 student, articles, mode, f"student best of {candidates}", t_run, None, fmt, candidates
@@ -251,7 +253,9 @@ def _dataset(
             continue
         systems["teacher"][mode] = run_metrics(t_run, articles, refs, checker.reports(t_run.texts, articles))
         mix, redone = cascade(s_run, t_run, student.model.manifest.confidence_threshold)
-        systems["cascade"][mode] = run_metrics(mix, articles, refs, checker.reports(mix.texts, articles, mix.summaries)) | {
+        systems["cascade"][mode] = run_metrics(
+            mix, articles, refs, checker.reports(mix.texts, articles, mix.summaries)
+        ) | {
             "escalated_pct": round(100 * sum(s is None for s in mix.summaries) / len(rows), 1),
             "low_confidence_pct": round(100 * redone / len(rows), 1),
         }

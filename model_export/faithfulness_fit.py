@@ -13,7 +13,6 @@ threshold per format is the one that maximizes balanced accuracy on the fitting 
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from functions.runtime import escalation_rule
 from functions.runtime.copy_bias import Chain, CopyBias
 from functions.runtime.escalation_rule import RouteDecision
-from functions.runtime.grounding import DEFAULT_GROUNDING, Grounding, constraint_for, resolve_grounding
 from functions.runtime.faithfulness.judge import judge
 from functions.runtime.faithfulness.keep_supported import keep_supported
+from functions.runtime.grounding import DEFAULT_GROUNDING, Grounding, constraint_for, resolve_grounding
 from functions.runtime.guard import GuardReport
 from functions.runtime.kv_generate import Generation
 from functions.runtime.loops import before_loop, looping, one_paragraph, whole_sentences

@@ -51,7 +51,9 @@ def test_a_copied_sentence_is_fully_supported_and_an_invented_one_is_not():
 
 
 def test_two_true_facts_in_a_relation_the_article_never_makes_fail():
-    true = judge("Flood waters forced 18,000 people from their homes in western Sydney on Monday.", ARTICLE, "highlights")
+    true = judge(
+        "Flood waters forced 18,000 people from their homes in western Sydney on Monday.", ARTICLE, "highlights"
+    )
     assert not true.flagged and true.verdict.sentences[0].supported
     spliced = judge("Police charged 18,000 people over a fire in western Sydney on Thursday.", ARTICLE, "highlights")
     assert not spliced.unsupported_claims  # every number and name is in the article: the claims guard passes it

@@ -20,6 +20,9 @@ from functions.runtime.model import LocalModel
 from functions.runtime.prompt import Format
 
 NO_ARTICLE = ""  # the template rendered around an empty article block
+# A short head scores only its news tokens and the prompt's (model_export/short_head.py): a summary
+# re-encoded into a token outside them is -inf in both passes; it counts as this unlikely instead.
+LOGPROB_FLOOR = -20.0
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,7 @@ def _teacher_forced(model: LocalModel, prompt: Sequence[int], target: Sequence[i
     logits = model.session.run(["logits"], feed)[0][0].astype(np.float32)  # [len(target), vocab]
     peak = logits.max(axis=-1, keepdims=True)
     logz = peak[:, 0] + np.log(np.exp(logits - peak).sum(axis=-1))
-    return logits[np.arange(len(target)), list(target)] - logz
+    return np.maximum(logits[np.arange(len(target)), list(target)] - logz, LOGPROB_FLOOR)
 
 
 def token_evidence(
@@ -85,6 +88,8 @@ def token_evidence(
     target = list(enc.ids)
     reuse = given is not None and list(given[0][: len(target)]) == target and len(given[1]) >= len(target)
     with_article = (
-        np.asarray(given[1][: len(target)], np.float32) if reuse else _teacher_forced(model, prompt, target, prompt)
+        np.maximum(np.asarray(given[1][: len(target)], np.float32), LOGPROB_FLOOR)
+        if reuse
+        else _teacher_forced(model, prompt, target, prompt)
     )
     return TokenEvidence(list(enc.offsets), with_article, _teacher_forced(model, bare, target, prompt))

@@ -62,8 +62,7 @@ class ArticleIndex:
         self.bigrams = _grams(flat, 2)
         self.trigrams = _grams(flat, 3)
         self.windows = [
-            set(content([w for ws in self.sentence_words[i : i + WINDOW] for w in ws]))
-            for i in range(len(self.spans))
+            set(content([w for ws in self.sentence_words[i : i + WINDOW] for w in ws])) for i in range(len(self.spans))
         ]
 
     def source(self, sentence_content: set[str]) -> Source | None:
