@@ -159,6 +159,11 @@ def register(sub: argparse._SubParsersAction) -> tuple[type[Exception], ...]:
         help=f"the bundle whose graph gives the model's evidence (default {STUDENT_DIR}; "
         "--bundle none: the lexical signals alone)",
     )
+    p.add_argument(
+        "--scorer",
+        choices=["lexical", "model"],
+        help="which fitted scorer judges (default: the one weights.json serves, chosen by the fit)",
+    )
     p.add_argument("--limit", type=int, help="only the first N rows")
     p.add_argument("--fit", type=Path, nargs="?", const=FIT_OUT, metavar="OUT.json",
                    help=f"refit the weights on the labelled rows and write them (default {FIT_OUT})")  # fmt: skip
@@ -279,7 +284,7 @@ def _cmd_judge(args: argparse.Namespace) -> int:
         ]
         emit(sheet, summary, args.json, f"{args.fit}: fitted on {sheet['provenance']['fitted_on']}")
         return 0
-    judged = judge_rows(rows, model)
+    judged = judge_rows(rows, model, args.scorer)
     results = [row_result(j) for j in judged]
     agreement = per_dataset(judged)
     out = {"bundle": model.manifest.version if model else None, "rows": results, "agreement": agreement}

@@ -54,11 +54,11 @@ def read_rows(path: Path) -> list[dict]:
     return rows
 
 
-def judge_rows(rows: Sequence[dict], model: LocalModel | None) -> list[Judged]:
+def judge_rows(rows: Sequence[dict], model: LocalModel | None, scorer: str | None = None) -> list[Judged]:
     out = []
     for row in tqdm(rows, desc="judge", unit="summary"):
         start = time.perf_counter()
-        report = judge(row["summary"], row["article"], format_of(row), model)
+        report = judge(row["summary"], row["article"], format_of(row), model, scorer=scorer)
         out.append(Judged(row, report, (time.perf_counter() - start) * 1000))
     return out
 

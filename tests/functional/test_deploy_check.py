@@ -26,7 +26,7 @@ def _answer(**result) -> dict:
     [
         (_answer(), None),
         (_answer(faithfulness={"flagged": False, "degenerate": "repetition"}), "degenerate output (repetition)"),
-        (_answer(faithfulness={"flagged": True, "unsupported_claims": ["$9m"]}), "flagged ($9m)"),
+        (_answer(faithfulness={"flagged": True, "unsupported_claims": ["$9m"]}), "flagged (not in the article: $9m)"),
         (_answer(fallback=True), "a lead-sentence fallback"),
         ({"items": [{"id": "item-1", "status": "dead-lettered", "reason": "x"}]}, "not summarized"),
     ],

@@ -201,7 +201,7 @@ def test_a_flagged_summary_can_be_replaced_by_lead_sentences(make_app, monkeypat
     from functions.runtime import summarize
     from functions.runtime.guard import GuardReport
 
-    monkeypatch.setattr(summarize, "check", lambda text, article: GuardReport(unsupported_claims=["Keating"]))
+    monkeypatch.setattr(summarize, "judge", lambda *args, **kwargs: GuardReport(unsupported_claims=["Keating"]))
     make_app(flagged_policy="deliver")
     kept = router.handler(eventbridge_event(news_item()), LocalContext())["items"][0]["result"]
     assert kept["faithfulness"]["flagged"] and not kept["fallback"]

@@ -96,6 +96,13 @@ def scorers(path: Path = WEIGHTS) -> dict[str, Scorer]:
     return {name: Scorer.of(s) for name, s in fitted["scorers"].items()}
 
 
+@cache
+def served(path: Path = WEIGHTS) -> str:
+    """The scorer the runtime uses, chosen by the fit's cross-validation ("lexical" unless the
+    model's evidence earns its cost: the fit's ``serve``)."""
+    return json.loads(path.read_text())["serve"]
+
+
 def _claims_apart(claims: list[Claim], article: ArticleIndex) -> float:
     """Share of the sentence's pairs of supported claims that the article never states within
     ``WINDOW`` sentences of each other: two true facts put in a relation the article does not make."""
@@ -168,9 +175,8 @@ def check(
     """The verdict on ``summary``; ``claims``: the guard's numbers and names of it, ``evidence``: the
     model's (None: judged by the lexical scorer alone)."""
     index = index or ArticleIndex(article)
-    fitted = scorers()
-    name = "model" if evidence is not None and "model" in fitted else "lexical"
-    scorer = fitted[name]
+    name = "model" if evidence is not None else "lexical"
+    scorer = scorers()[name]
     threshold = scorer.thresholds[fmt]
     out = []
     for (start, end), values, source, cut in sentence_signals(summary, index, claims, evidence):
