@@ -275,11 +275,17 @@ def _cmd_judge(args: argparse.Namespace) -> int:
 
         sheet = fit_sheet(args.data, rows, model)
         args.fit.write_text(json.dumps(sheet, indent=1) + "\n")
+        measured = dict(sheet["measured"])
+        alone = measured.pop("each_signal_on_tuning_rows")
         summary = [
             {"scorer": name, "rule": rule, "part": part, "dataset": ds, **m}
-            for name, rules in sheet["measured"].items()
+            for name, rules in measured.items()
             for rule, parts in rules.items()
             for part, sets in parts.items()
+            for ds, m in sets.items()
+        ] + [
+            {"scorer": signal, "rule": "alone", "part": "cross_validated_on_tuning_rows", "dataset": ds, **m}
+            for signal, sets in alone.items()
             for ds, m in sets.items()
         ]
         emit(sheet, summary, args.json, f"{args.fit}: fitted on {sheet['provenance']['fitted_on']}")

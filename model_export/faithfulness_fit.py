@@ -139,8 +139,8 @@ def fit_sheet(path: Path, rows: list[dict], model: LocalModel | None) -> dict:
     with_model = model is not None and bool(signals) and all("low_pmi" in s for ss in signals for s in ss)
     feature_sets = {"lexical": LEXICAL, **({"model": SIGNALS} if with_model else {})}
     scorers, report = {}, {}
+    rows_t, sig_t = [labelled[i] for i in tune], [signals[i] for i in tune]
     for name, features in feature_sets.items():
-        rows_t, sig_t = [labelled[i] for i in tune], [signals[i] for i in tune]
         fitted = fit(rows_t, sig_t, features)
         report[name] = {}
         for rule, claims in (("checker", False), ("checker_or_claims", True)):
@@ -151,6 +151,11 @@ def fit_sheet(path: Path, rows: list[dict], model: LocalModel | None) -> dict:
                 "held_out": _per_dataset([labelled[i] for i in held], flagged, support),
             }
         scorers[name] = fitted
+    claims = np.asarray([any(x["unsupported_claims"] > 0 for x in s) for s in sig_t])
+    alone = {"claims guard (today's)": _per_dataset(rows_t, claims, claims.astype(float))}
+    for feature in feature_sets.get("model", LEXICAL):  # each signal alone, cross-validated the same way
+        alone[feature] = cross_validate(rows_t, sig_t, [feature], False)
+    report["each_signal_on_tuning_rows"] = alone
     return {
         "scorers": scorers,
         "serve": _serve(report),
@@ -170,6 +175,6 @@ def fit_sheet(path: Path, rows: list[dict], model: LocalModel | None) -> dict:
 def _serve(report: dict) -> str:
     if "model" not in report:
         return "lexical"
-    cv = {name: report[name]["checker_or_claims"]["cross_validated_on_tuning_rows"] for name in report}
+    cv = {name: report[name]["checker_or_claims"]["cross_validated_on_tuning_rows"] for name in ("lexical", "model")}
     gains = [cv["model"][d]["balanced_accuracy"] - cv["lexical"][d]["balanced_accuracy"] for d in cv["lexical"]]
     return "model" if min(gains) >= SERVE_MODEL_GAIN else "lexical"

@@ -11,6 +11,7 @@ import json
 import unicodedata
 from dataclasses import asdict, dataclass
 
+from functions.runtime.faithfulness.checker import revision as check_revision
 from functions.runtime.grounding import DEFAULT_GROUNDING, RULES_REVISION
 from functions.runtime.prompt import DEFAULT_FORMAT
 
@@ -44,6 +45,7 @@ def cache_key(
             **asdict(fingerprint),
             "grounding": grounding,
             "grounding_rules": RULES_REVISION,
+            "faithfulness_check": check_revision(),
             "policy": flagged_policy,
             "format": fmt,
             "article": normalize_text(article),

@@ -79,3 +79,25 @@ def test_judge_refuses_a_row_without_a_summary(tmp_path):
     out = subprocess.run([sys.executable, "-m", "functions.cli", "judge", "--data", str(bad), "--bundle", "none"],
                          capture_output=True, text=True, cwd=ROOT)  # fmt: skip
     assert out.returncode == 2 and "bad.jsonl:1: needs text fields summary" in out.stderr
+
+
+def test_the_fit_writes_weights_the_checker_reads_with_their_provenance(tmp_path):
+    """``judge --fit`` on the rows written here (lexical signals; frank_dev is the only file the
+    shipped weights may come from, and it is not in the repository)."""
+    from functions.runtime.faithfulness.checker import LEXICAL, Scorer
+
+    rows = tmp_path / "rows.jsonl"
+    base = [json.loads(line) for line in ROWS.read_text().splitlines()]
+    rows.write_text("".join(json.dumps(r | {"id": f"{r['id']}-{n}"}) + "\n" for n in range(3) for r in base))
+    out = tmp_path / "weights.json"
+    subprocess.run(
+        [sys.executable, "-m", "functions.cli", "judge", "--data", str(rows), "--bundle", "none", "--fit", str(out)],
+        capture_output=True, text=True, check=True, cwd=ROOT,
+    )  # fmt: skip
+    sheet = json.loads(out.read_text())
+    assert sheet["serve"] == "lexical" and set(sheet["scorers"]) == {"lexical"}
+    assert sheet["provenance"]["data"] == "rows.jsonl" and sheet["provenance"]["model"] is None
+    scorer = Scorer.of(sheet["scorers"]["lexical"])
+    assert scorer.features == LEXICAL and scorer.coef[LEXICAL.index("novel_words")] > 0  # invented words count against
+    alone = sheet["measured"]["each_signal_on_tuning_rows"]
+    assert set(alone) == {"claims guard (today's)", *LEXICAL}

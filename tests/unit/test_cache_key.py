@@ -38,3 +38,11 @@ def test_a_new_revision_of_the_grounding_rules_changes_the_key(monkeypatch):
     before = cache_key(FP, "text")
     monkeypatch.setattr(key, "RULES_REVISION", key.RULES_REVISION + 1)
     assert cache_key(FP, "text") != before
+
+
+def test_a_summary_judged_under_other_faithfulness_weights_is_another_entry(monkeypatch):
+    import functions.cache.key as key
+
+    before = cache_key(FP, "text")
+    monkeypatch.setattr(key, "check_revision", lambda: "other-weights")
+    assert cache_key(FP, "text") != before

@@ -12,6 +12,7 @@ the signals that weighed most against a sentence.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -94,6 +95,13 @@ def scorers(path: Path = WEIGHTS) -> dict[str, Scorer]:
     """The fitted scorers by name ("model", "lexical"), read once per process."""
     fitted = json.loads(path.read_text())
     return {name: Scorer.of(s) for name, s in fitted["scorers"].items()}
+
+
+@cache
+def revision(path: Path = WEIGHTS) -> str:
+    """Which check judged a summary: its weights file's digest. The response cache key carries it, so
+    a summary judged (and cut down) under other weights is not served as this check's answer."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
 @cache
