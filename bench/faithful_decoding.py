@@ -29,6 +29,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -129,7 +130,7 @@ def measure(bundle: Path, data: list[Path], articles: int) -> dict:
         fmt = format_of(items[0])
         done: dict[str, list[Summary]] = {name: [] for name in RECIPES}
         ms: dict[str, list[float]] = {name: [] for name in RECIPES}
-        for item in items:
+        for item in tqdm(items, desc=f"{path.name} ({len(RECIPES)} recipes)", unit="article"):
             for name, recipe in RECIPES.items():  # taking turns: a slow moment falls on every recipe
                 start = time.perf_counter()
                 done[name].append(recipe(summarizer, item["article"], fmt))

@@ -63,7 +63,10 @@ def next_token(
     if params.top_k and params.top_k < scores.size:
         cutoff = np.partition(scores, -params.top_k)[-params.top_k]
         scores[scores < cutoff] = -np.inf
-    probs = np.exp(scores - scores.max())
+    peak = scores.max()
+    if not np.isfinite(peak):  # nothing left to sample (every token masked): the greedy choice stands
+        return int(logits.argmax())
+    probs = np.exp(scores - peak)
     probs /= probs.sum()
     if params.top_p < 1.0:
         order = np.argsort(-probs)

@@ -210,3 +210,14 @@ def test_the_paired_decode_bench_times_every_bundle_on_the_same_articles(tiny_ex
     assert teacher["x_first"] == 1.0 and teacher["output_vocab"] == 49152
     assert student["output_vocab"] < 49152  # the tiny profile's short head
     assert all(r["decode_tok_s"] > 0 and r["ms_per_item"] > 0 for r in result["rows"])
+
+
+def test_the_decoding_recipes_bench_judges_every_recipe_on_the_same_articles(student_dir):
+    """Each recipe's summaries judged by the runtime's check; the served greedy row never delivers
+    more unsupported sentences than the same decoding without the drop."""
+    data = ROOT / "model_export/data/lee_heldout_refs.jsonl"
+    result = _run("bench/faithful_decoding.py", "--bundle", str(student_dir), "--data", str(data), "--articles", "2")
+    rows = {r["recipe"]: r for r in result["rows"]}
+    assert set(rows) == {"greedy, as generated", "greedy", "best of 3", "contrastive"}
+    assert all(0 <= r["unsupported_sentences_pct"] <= 100 and r["ms_per_item"] > 0 for r in rows.values())
+    assert rows["greedy"]["unsupported_sentences_pct"] <= rows["greedy, as generated"]["unsupported_sentences_pct"]

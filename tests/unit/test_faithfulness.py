@@ -10,7 +10,7 @@ from functions.runtime.faithfulness.checker import WEIGHTS
 from functions.runtime.faithfulness.judge import judge
 from functions.runtime.faithfulness.keep_supported import keep_supported
 from functions.runtime.faithfulness.lexical import ArticleIndex, signals
-from functions.runtime.faithfulness.wholeness import cut_reason
+from functions.runtime.faithfulness.wholeness import cut_reason, open_at_end
 
 EVENTS = Path(__file__).resolve().parents[2] / "events" / "news"
 FED = json.loads((EVENTS / "lee-170.json").read_text())["body"]  # "the 11th cut ... the fourth since ..."
@@ -30,15 +30,24 @@ ARTICLE = (
     [
         ("A panel has confirmed that the disease.", "the clause after 'that' has no verb"),
         ("The talks ended with", "no full stop"),
-        ("He said that.", "ends on 'that'"),
-        ('He called it "a disgrace.', "an open quote or bracket"),
+        ("He met the.", "ends on 'the'"),
+        ("Prices rose because.", "ends on 'because'"),
         ("He said that the plan failed.", None),
+        ("He does not care to.", None),
+        ("She stole it from her.", None),
         ("Cases that remain.", None),
         ("It rained after the match.", None),
     ],
 )
 def test_a_sentence_ends_whole_or_says_why_not(sentence, reason):
     assert cut_reason(sentence) == reason
+
+
+def test_a_quote_or_bracket_left_open_cuts_the_last_sentence_only():
+    assert open_at_end('He called it "a disgrace. Then he left.') == "an open quote"
+    assert open_at_end('He said: "We lost. We will be back." Fans cheered.') is None
+    report = judge('Flood waters forced 18,000 people from their homes (in western Sydney.', ARTICLE, "highlights")
+    assert report.verdict.sentences[-1].reasons[:1] == ("cut: an open bracket",)
 
 
 def test_a_copied_sentence_is_fully_supported_and_an_invented_one_is_not():

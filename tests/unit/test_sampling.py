@@ -58,3 +58,12 @@ def test_greedy_with_ngram_blocking_takes_the_best_token_that_does_not_repeat():
     assert next_token(logits, params, rng, [], [5, 6, 7, 5, 6]) == 3  # 7 would repeat "5 6 7"
     assert next_token(logits, params, rng, [], [5, 6, 7, 5, 9]) == 7
     assert next_token(logits, SamplingParams(), rng, [], [5, 6, 7, 5, 6]) == 7  # blocking off
+
+
+def test_sampling_with_every_token_masked_keeps_the_greedy_choice_instead_of_failing():
+    """Grounding left one token and n-gram blocking banned it: sampling found only -inf scores
+    (seen as "Probabilities contain NaN" in bench/faithful_decoding.py's best-of-3)."""
+    logits = np.full(50, -np.inf, np.float32)
+    logits[7] = 2.0
+    params = SamplingParams(temperature=0.7, top_k=5, no_repeat_ngram=1, seed=0)
+    assert next_token(logits, params, np.random.default_rng(0), [], generated=[7]) == 7

@@ -24,7 +24,7 @@ import numpy as np
 from functions.runtime.extractive import sentence_spans
 from functions.runtime.faithfulness.evidence import TokenEvidence
 from functions.runtime.faithfulness.lexical import WINDOW, ArticleIndex, Source, signals
-from functions.runtime.faithfulness.wholeness import cut_reason
+from functions.runtime.faithfulness.wholeness import cut_reason, open_at_end
 from functions.runtime.guard import Claim
 from functions.runtime.prompt import Format
 
@@ -142,11 +142,12 @@ def sentence_signals(
 ) -> list[tuple[tuple[int, int], dict[str, float], Source | None, str | None]]:
     """Each summary sentence's span, signals, best article passage and cut reason."""
     out = []
-    for start, end in sentence_spans(summary):
+    spans = sentence_spans(summary)
+    for n, (start, end) in enumerate(spans):
         sentence = summary[start:end]
         lexical, source = signals(sentence, article)
         inside = [c for c in claims if start <= c.start < end]
-        cut = cut_reason(sentence)
+        cut = cut_reason(sentence) or (open_at_end(summary) if n == len(spans) - 1 else None)
         values = {
             **lexical,
             "unsupported_claims": float(sum(not c.supported for c in inside)),

@@ -12,12 +12,10 @@ import re
 from functions.runtime.faithfulness.lexical import words
 
 _END = re.compile(r"[.!?][\"'’”)\]]*$")
-# A sentence cannot end on these: an article, a preposition, a conjunction, a relative word.
+# A sentence cannot end on these: an article, a possessive, a conjunction, "of". Prepositions, verbs
+# and pronouns can ("care to.", "they already have.", "stole it from her.").
 _NEEDS_MORE = frozenset(
-    """a an the of to in on at for from by with as and or but nor that which who whom whose whether
-    than because although though if while when where after before since until into onto about over
-    under between among his her its their our your my this these those is are was were be been has
-    have had will would can could may might must shall should not very""".split()
+    "a an the of and or but nor whose than because although whether its their our your my between among very".split()
 )
 # A clause these open needs a subject and a verb: "confirmed that the disease." has lost its verb.
 _CLAUSE_OPENERS = frozenset({"that", "whether", "because"})
@@ -36,6 +34,14 @@ def cut_reason(sentence: str) -> str | None:
     rest = ws[opener + 1 :] if opener is not None else []
     if rest and rest[0] in _DETERMINERS and len(rest) <= 2:
         return f"the clause after '{ws[opener]}' has no verb"
-    if text.count('"') % 2 or text.count("(") != text.count(")"):
-        return "an open quote or bracket"
+    return None
+
+
+def open_at_end(text: str) -> str | None:
+    """A quote or bracket the whole text leaves open: its last sentence was cut (a quote may run
+    over several sentences, so this is read over the text, not sentence by sentence)."""
+    if text.count('"') % 2 or text.count("“") != text.count("”"):
+        return "an open quote"
+    if text.count("(") != text.count(")"):
+        return "an open bracket"
     return None
