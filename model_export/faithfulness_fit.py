@@ -32,7 +32,7 @@ from functions.runtime.model import LocalModel
 from model_export.judge import agreement
 from model_export.references import dataset_of, format_of
 
-HELD_OUT_EVERY = 5  # an article is held out when int(sha1(hash)) % 5 == 0
+HELD_OUT_MODULUS = 5  # an article is held out when int(sha1(hash)) % 5 == 0
 FOLDS = 5
 C = 1.0  # sklearn's default regularization; not tuned
 # the model's evidence is served only when it adds this much cross-validated balanced accuracy on
@@ -42,7 +42,7 @@ SERVE_MODEL_GAIN = 0.02
 
 def held_out(row: dict) -> bool:
     key = str(row.get("hash") or row["id"])
-    return int(hashlib.sha1(key.encode()).hexdigest(), 16) % HELD_OUT_EVERY == 0
+    return int(hashlib.sha1(key.encode()).hexdigest(), 16) % HELD_OUT_MODULUS == 0
 
 
 def row_signals(rows: Sequence[dict], model: LocalModel | None) -> list[list[dict[str, float]]]:
@@ -162,7 +162,7 @@ def fit_sheet(path: Path, rows: list[dict], model: LocalModel | None) -> dict:
         "provenance": {
             "data": path.name,
             "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-            "fitted_on": f"{len(tune)} rows of {len(labelled)} (held out: sha1(hash) % {HELD_OUT_EVERY} == 0)",
+            "fitted_on": f"{len(tune)} rows of {len(labelled)} (held out: sha1(hash) % {HELD_OUT_MODULUS} == 0)",
             "model": model.manifest.version if with_model else None,
             "regression": f"sklearn {sklearn.__version__} LogisticRegression(C={C}, class_weight='balanced')",
             "date": time.strftime("%Y-%m-%d"),

@@ -7,7 +7,6 @@ only the bookkeeping lives here: reading rows, timing, and the agreement metrics
 
 from __future__ import annotations
 
-import json
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -21,6 +20,7 @@ from tqdm import tqdm
 from functions.runtime.faithfulness.judge import judge
 from functions.runtime.guard import GuardReport
 from functions.runtime.model import LocalModel
+from model_export.corpus import read_eval_jsonl
 from model_export.errors import ExportError
 from model_export.references import dataset_of, format_of
 
@@ -36,21 +36,10 @@ class Judged:
 
 def read_rows(path: Path) -> list[dict]:
     """Rows with ``id``, ``article`` and ``summary``; a bad line is refused with its line number."""
-    rows = []
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ExportError(f"{path}:{n}: not JSON ({exc.msg})") from None
-            missing = [k for k in ("id", "article", "summary") if not isinstance(row.get(k), str)]
-            if missing:
-                raise ExportError(f"{path}:{n}: needs text fields {', '.join(missing)}")
-            if row.get("label") not in (None, *LABELS):
-                raise ExportError(f"{path}:{n}: label must be one of {', '.join(LABELS)}")
-            rows.append(row)
+    rows = read_eval_jsonl(path, frozenset({"id", "article", "summary"}))
+    for n, row in enumerate(rows, 1):
+        if row.get("label") not in (None, *LABELS):
+            raise ExportError(f"{path}: row {n} ({row['id']}): label must be one of {', '.join(LABELS)}")
     return rows
 
 

@@ -78,7 +78,7 @@ def test_judge_refuses_a_row_without_a_summary(tmp_path):
     bad.write_text('{"id": "x", "article": "A text."}\n')
     out = subprocess.run([sys.executable, "-m", "functions.cli", "judge", "--data", str(bad), "--bundle", "none"],
                          capture_output=True, text=True, cwd=ROOT)  # fmt: skip
-    assert out.returncode == 2 and "bad.jsonl:1: needs text fields summary" in out.stderr
+    assert out.returncode == 2 and "bad.jsonl:1: missing field(s) summary" in out.stderr
 
 
 def test_the_fit_writes_weights_the_checker_reads_with_their_provenance(tmp_path):

@@ -19,7 +19,7 @@ def test_the_runtime_imports_nothing_of_ours_outside_itself():
     ours = {"functions", "model_export", "ops", "tests", "bench", "infra"}
     outside = {
         f"{path.name}: {name}"
-        for path in RUNTIME.glob("*.py")
+        for path in RUNTIME.rglob("*.py")
         for name in _imports(path)
         if name.split(".")[0] in ours and not name.startswith("functions.runtime")
     }

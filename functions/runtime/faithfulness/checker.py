@@ -34,6 +34,17 @@ MODEL = ("low_pmi", "unlikely", "unlikely_end")
 SIGNALS = LEXICAL + MODEL  # each higher when the sentence is less supported
 MAX_SOURCE_CHARS = 400  # the article passage quoted for a sentence
 REASON_LOGIT = 0.5  # a signal is named as a reason when it moves the sentence's logit by this much
+# What each signal says against a sentence, for an editor (shares shown as %, the model's in nats)
+READABLE = {
+    "novel_words": "words the article does not use",
+    "uncovered": "content its closest article passage lacks",
+    "novel_bigrams": "word pairs the article does not write",
+    "novel_trigrams": "word sequences the article does not write",
+    "claims_apart": "facts the article never states together",
+    "low_pmi": "as likely without the article",
+    "unlikely": "unlikely given the article",
+    "unlikely_end": "an unlikely ending",
+}
 
 
 @dataclass(frozen=True)
@@ -159,18 +170,22 @@ def sentence_signals(
     return out
 
 
-def _reasons(scorer: Scorer, values: dict[str, float], inside: list[Claim], cut: str | None) -> tuple[str, ...]:
+def _reasons(
+    scorer: Scorer, values: dict[str, float], inside: list[Claim], cut: str | None, below: str
+) -> tuple[str, ...]:
+    """The claims and the cut first, then the signals that push against the sentence (those that push
+    by ``REASON_LOGIT`` or more, else the strongest one); ``below`` when no signal stands out."""
     named = [f"not in the article: {c.text}" for c in inside if not c.supported]
     if cut:
         named.append(f"cut: {cut}")
     pushes = scorer.contributions(values)
-    for rank, i in enumerate(np.argsort(-pushes)):
+    against = [i for i in np.argsort(-pushes) if pushes[i] > 0 and scorer.features[i] != "unsupported_claims"]
+    strong = [i for i in against if pushes[i] >= REASON_LOGIT] or against[:1]
+    for i in strong:
         name = scorer.features[i]
-        if pushes[i] < REASON_LOGIT and (rank or named):  # the strongest signal is named at least
-            break
-        if name != "unsupported_claims":
-            named.append(f"{name} {values[name]:.2f}")
-    return tuple(named)
+        shown = f"{values[name]:.1f} nats" if name in MODEL else f"{values[name]:.0%}"
+        named.append(f"{READABLE[name]} ({shown})")
+    return tuple(named) or (below,)
 
 
 def check(
@@ -193,7 +208,8 @@ def check(
         passage = article[source.start : source.end][:MAX_SOURCE_CHARS] if source else None
         inside = [c for c in claims if start <= c.start < end]
         supported = support >= threshold and cut is None
-        reasons = () if supported else _reasons(scorer, values, inside, cut)
+        below = f"support {support:.2f} under the {fmt} threshold {threshold:.2f}"
+        reasons = () if supported else _reasons(scorer, values, inside, cut, below)
         out.append(SentenceVerdict(start, end, support, supported, passage, reasons, values))
     support = min((s.support for s in out), default=0.0)
     return Verdict(support, not out or any(not s.supported for s in out), tuple(out), name)
