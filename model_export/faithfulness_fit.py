@@ -24,7 +24,7 @@ from sklearn.metrics import balanced_accuracy_score
 from sklearn.model_selection import GroupKFold
 from tqdm import tqdm
 
-from functions.runtime.faithfulness.checker import LEXICAL, SIGNALS, sentence_signals
+from functions.runtime.faithfulness.checker import FORMAT_LEXICAL, features_for, sentence_signals
 from functions.runtime.faithfulness.evidence import scorable, token_evidence
 from functions.runtime.faithfulness.lexical import ArticleIndex
 from functions.runtime.guard import check
@@ -101,12 +101,23 @@ def fit(rows: Sequence[dict], signals: Sequence[list[dict]], features: Sequence[
     return fitted
 
 
+def fit_formats(rows: Sequence[dict], signals: Sequence[list[dict]], features: dict[str, Sequence[str]]) -> dict:
+    """One regression a format, each on its own rows and ``features[format]``."""
+    fmts = [format_of(r) for r in rows]
+    out = {}
+    for f in sorted(set(fmts)):
+        mine = [i for i, g in enumerate(fmts) if g == f]
+        out[f] = fit([rows[i] for i in mine], [signals[i] for i in mine], features[f])
+    return out
+
+
 def score(fitted: dict, rows: Sequence[dict], signals: Sequence[list[dict]], with_claims: bool) -> tuple:
-    """Each row's (flagged, support): the checker's rule (its weakest sentence below the threshold, or
-    a sentence cut short), and with ``with_claims`` the guard's unsupported claims also flagging, as
-    the runtime's report does."""
-    support = np.asarray([_sentence_support(fitted, s) for s in signals])
-    below = np.asarray([s < fitted["thresholds"].get(format_of(r), 0.5) for s, r in zip(support, rows, strict=True)])
+    """Each row's (flagged, support) under its format's regression in ``fitted``: the checker's rule
+    (its weakest sentence below the threshold, or a sentence cut short), and with ``with_claims`` the
+    guard's unsupported claims also flagging, as the runtime's report does."""
+    fmts = [format_of(r) for r in rows]
+    support = np.asarray([_sentence_support(fitted[f], s) for s, f in zip(signals, fmts, strict=True)])
+    below = np.asarray([s < fitted[f]["thresholds"][f] for s, f in zip(support, fmts, strict=True)])
     below |= np.asarray([any(x["cut"] for x in s) for s in signals])
     claims = np.asarray([any(x["unsupported_claims"] > 0 for x in s) for s in signals])
     return (below | claims) if with_claims else below, support
@@ -118,13 +129,15 @@ def _per_dataset(rows, flagged, support) -> dict:
     return {str(d): agreement(y[names == d], flagged[names == d], support[names == d]) for d in sorted(set(names))}
 
 
-def cross_validate(rows: Sequence[dict], signals: Sequence[list[dict]], features: Sequence[str], with_claims: bool):
+def cross_validate(
+    rows: Sequence[dict], signals: Sequence[list[dict]], features: dict[str, Sequence[str]], with_claims: bool
+):
     """Out-of-fold verdicts, folds by article (a summary is never judged by weights fitted on
     another summary of its own article)."""
     groups = [r.get("hash") or r["id"] for r in rows]
     flagged, support = np.zeros(len(rows), bool), np.zeros(len(rows))
     for train, test in GroupKFold(FOLDS).split(rows, groups=groups):
-        fitted = fit([rows[i] for i in train], [signals[i] for i in train], features)
+        fitted = fit_formats([rows[i] for i in train], [signals[i] for i in train], features)
         f, s = score(fitted, [rows[i] for i in test], [signals[i] for i in test], with_claims)
         flagged[test], support[test] = f, s
     return _per_dataset(rows, flagged, support)
@@ -137,11 +150,12 @@ def fit_sheet(path: Path, rows: list[dict], model: LocalModel | None) -> dict:
     tune = [i for i, r in enumerate(labelled) if not held_out(r)]
     held = [i for i, r in enumerate(labelled) if held_out(r)]
     with_model = model is not None and bool(signals) and all("low_pmi" in s for ss in signals for s in ss)
-    feature_sets = {"lexical": LEXICAL, **({"model": SIGNALS} if with_model else {})}
+    names = ("lexical", "model") if with_model else ("lexical",)
+    feature_sets = {name: {f: features_for(name, f) for f in FORMAT_LEXICAL} for name in names}
     scorers, report = {}, {}
     rows_t, sig_t = [labelled[i] for i in tune], [signals[i] for i in tune]
     for name, features in feature_sets.items():
-        fitted = fit(rows_t, sig_t, features)
+        fitted = fit_formats(rows_t, sig_t, features)
         report[name] = {}
         for rule, claims in (("checker", False), ("checker_or_claims", True)):
             flagged, support = score(fitted, [labelled[i] for i in held], [signals[i] for i in held], claims)
@@ -152,9 +166,10 @@ def fit_sheet(path: Path, rows: list[dict], model: LocalModel | None) -> dict:
             }
         scorers[name] = fitted
     claims = np.asarray([any(x["unsupported_claims"] > 0 for x in s) for s in sig_t])
-    alone = {"claims guard (today's)": _per_dataset(rows_t, claims, claims.astype(float))}
-    for feature in feature_sets.get("model", LEXICAL):  # each signal alone, cross-validated the same way
-        alone[feature] = cross_validate(rows_t, sig_t, [feature], False)
+    alone = {"claims guard (today's)": _per_dataset(rows_t, claims, (~claims).astype(float))}
+    every = dict.fromkeys(f for by_format in feature_sets.values() for fs in by_format.values() for f in fs)
+    for feature in every:  # each signal alone, cross-validated the same way
+        alone[feature] = cross_validate(rows_t, sig_t, {fmt: [feature] for fmt in FORMAT_LEXICAL}, False)
     report["each_signal_on_tuning_rows"] = alone
     return {
         "scorers": scorers,

@@ -97,7 +97,7 @@ def test_the_fit_writes_weights_the_checker_reads_with_their_provenance(tmp_path
     sheet = json.loads(out.read_text())
     assert sheet["serve"] == "lexical" and set(sheet["scorers"]) == {"lexical"}
     assert sheet["provenance"]["data"] == "rows.jsonl" and sheet["provenance"]["model"] is None
-    scorer = Scorer.of(sheet["scorers"]["lexical"])
+    scorer = Scorer.of(sheet["scorers"]["lexical"]["highlights"])
     assert scorer.features == LEXICAL and scorer.coef[LEXICAL.index("novel_words")] > 0  # invented words count against
     alone = sheet["measured"]["each_signal_on_tuning_rows"]
     assert set(alone) == {"claims guard (today's)", *LEXICAL}

@@ -117,6 +117,8 @@ def test_a_failing_brief_is_flagged_not_cut():
 def test_the_weights_say_where_they_come_from():
     sheet = json.loads(WEIGHTS.read_text())
     assert sheet["provenance"]["data"] == "frank_dev.jsonl" and "held out" in sheet["provenance"]["fitted_on"]
-    for fitted in sheet["scorers"].values():
-        assert len(fitted["coef"]) == len(fitted["features"]) == len(fitted["mean"])
-        assert set(fitted["thresholds"]) == {"brief", "highlights"}
+    for by_format in sheet["scorers"].values():
+        assert set(by_format) == {"brief", "highlights"}
+        for fmt, fitted in by_format.items():
+            assert len(fitted["coef"]) == len(fitted["features"]) == len(fitted["mean"])
+            assert set(fitted["thresholds"]) == {fmt}

@@ -32,6 +32,16 @@ WEIGHTS = Path(__file__).with_name("weights.json")
 LEXICAL = ("novel_words", "uncovered", "novel_bigrams", "novel_trigrams", "unsupported_claims", "claims_apart")
 MODEL = ("low_pmi", "unlikely", "unlikely_end")
 SIGNALS = LEXICAL + MODEL  # each higher when the sentence is less supported
+# Each format has its own regression. A brief is one abstractive sentence: new word pairs and
+# sequences are its nature (alone they do not separate faithful XSum briefs: balanced accuracy
+# 0.52 / 0.47, docs/benchmarks.md), so only its content words are weighed.
+FORMAT_LEXICAL: dict[str, tuple[str, ...]] = {"highlights": LEXICAL, "brief": ("novel_words", "uncovered")}
+
+
+def features_for(scorer: str, fmt: Format) -> tuple[str, ...]:
+    return FORMAT_LEXICAL[fmt] + (MODEL if scorer == "model" else ())
+
+
 MAX_SOURCE_CHARS = 400  # the article passage quoted for a sentence
 REASON_LOGIT = 0.5  # a signal is named as a reason when it moves the sentence's logit by this much
 # What each signal says against a sentence, for an editor (shares shown as %, the model's in nats)
@@ -102,10 +112,10 @@ class Scorer:
 
 
 @cache
-def scorers(path: Path = WEIGHTS) -> dict[str, Scorer]:
-    """The fitted scorers by name ("model", "lexical"), read once per process."""
+def scorers(path: Path = WEIGHTS) -> dict[str, dict[str, Scorer]]:
+    """The fitted scorers by name ("model", "lexical") and format, read once per process."""
     fitted = json.loads(path.read_text())
-    return {name: Scorer.of(s) for name, s in fitted["scorers"].items()}
+    return {name: {fmt: Scorer.of(s) for fmt, s in by_format.items()} for name, by_format in fitted["scorers"].items()}
 
 
 @cache
@@ -200,7 +210,7 @@ def check(
     model's (None: judged by the lexical scorer alone)."""
     index = index or ArticleIndex(article)
     name = "model" if evidence is not None else "lexical"
-    scorer = scorers()[name]
+    scorer = scorers()[name][fmt]
     threshold = scorer.thresholds[fmt]
     out = []
     for (start, end), values, source, cut in sentence_signals(summary, index, claims, evidence):
