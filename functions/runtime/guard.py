@@ -22,7 +22,7 @@ from functions.runtime.extractive import sentence_spans
 from functions.runtime.injection import instructions_in
 
 if TYPE_CHECKING:
-    from functions.runtime.faithfulness.checker import Verdict
+    from functions.runtime.faithfulness.verdict import Verdict
 
 NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 # A number as a claim: with its currency and its scale or percent sign, so that "$1" or "$1 million"

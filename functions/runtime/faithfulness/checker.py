@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -24,6 +24,7 @@ import numpy as np
 from functions.runtime.extractive import sentence_spans
 from functions.runtime.faithfulness.evidence import TokenEvidence
 from functions.runtime.faithfulness.lexical import WINDOW, ArticleIndex, Source, signals
+from functions.runtime.faithfulness.verdict import SentenceVerdict, Verdict
 from functions.runtime.faithfulness.wholeness import cut_reason, open_at_end
 from functions.runtime.guard import Claim
 from functions.runtime.prompt import Format
@@ -55,29 +56,6 @@ READABLE = {
     "unlikely": "unlikely given the article",
     "unlikely_end": "an unlikely ending",
 }
-
-
-@dataclass(frozen=True)
-class SentenceVerdict:
-    start: int  # where the sentence is in the summary (characters)
-    end: int
-    support: float
-    supported: bool
-    source: str | None  # the article passage that supports it best
-    reasons: tuple[str, ...] = ()
-    signals: dict[str, float] = field(default_factory=dict, compare=False)
-
-
-@dataclass(frozen=True)
-class Verdict:
-    support: float  # the weakest sentence's
-    flagged: bool
-    sentences: tuple[SentenceVerdict, ...]
-    scorer: str  # "model" (with the model's evidence) or "lexical"
-
-    @property
-    def unsupported(self) -> list[SentenceVerdict]:
-        return [s for s in self.sentences if not s.supported]
 
 
 @dataclass(frozen=True)

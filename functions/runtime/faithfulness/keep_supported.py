@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from functions.runtime.faithfulness.checker import Verdict
 from functions.runtime.faithfulness.lexical import words
+from functions.runtime.faithfulness.verdict import Verdict
 from functions.runtime.guard import GuardReport, check
 from functions.runtime.prompt import Format
 
