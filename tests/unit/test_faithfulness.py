@@ -46,7 +46,7 @@ def test_a_sentence_ends_whole_or_says_why_not(sentence, reason):
 def test_a_quote_or_bracket_left_open_cuts_the_last_sentence_only():
     assert open_at_end('He called it "a disgrace. Then he left.') == "an open quote"
     assert open_at_end('He said: "We lost. We will be back." Fans cheered.') is None
-    report = judge('Flood waters forced 18,000 people from their homes (in western Sydney.', ARTICLE, "highlights")
+    report = judge("Flood waters forced 18,000 people from their homes (in western Sydney.", ARTICLE, "highlights")
     assert report.verdict.sentences[-1].reasons[:1] == ("cut: an open bracket",)
 
 
