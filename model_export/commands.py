@@ -271,24 +271,11 @@ def _cmd_judge(args: argparse.Namespace) -> int:
 
         model = load_model(args.bundle)
     if args.fit:
-        from model_export.faithfulness_fit import fit_sheet
+        from model_export.faithfulness_fit import fit_sheet, sheet_rows
 
         sheet = fit_sheet(args.data, rows, model)
         args.fit.write_text(json.dumps(sheet, indent=1) + "\n")
-        measured = dict(sheet["measured"])
-        alone = measured.pop("each_signal_on_tuning_rows")
-        summary = [
-            {"scorer": name, "rule": rule, "part": part, "dataset": ds, **m}
-            for name, rules in measured.items()
-            for rule, parts in rules.items()
-            for part, sets in parts.items()
-            for ds, m in sets.items()
-        ] + [
-            {"scorer": signal, "rule": "alone", "part": "cross_validated_on_tuning_rows", "dataset": ds, **m}
-            for signal, sets in alone.items()
-            for ds, m in sets.items()
-        ]
-        emit(sheet, summary, args.json, f"{args.fit}: fitted on {sheet['provenance']['fitted_on']}")
+        emit(sheet, sheet_rows(sheet), args.json, f"{args.fit}: fitted on {sheet['provenance']['fitted_on']}")
         return 0
     judged = judge_rows(rows, model, args.scorer)
     results = [row_result(j) for j in judged]

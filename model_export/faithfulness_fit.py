@@ -187,6 +187,24 @@ def fit_sheet(path: Path, rows: list[dict], model: LocalModel | None) -> dict:
     }
 
 
+def sheet_rows(sheet: dict) -> list[dict]:
+    """The sheet's measurements as table rows: each scorer and rule by part and data set, then each
+    signal alone."""
+    measured = dict(sheet["measured"])
+    alone = measured.pop("each_signal_on_tuning_rows")
+    return [
+        {"scorer": name, "rule": rule, "part": part, "dataset": ds, **m}
+        for name, rules in measured.items()
+        for rule, parts in rules.items()
+        for part, sets in parts.items()
+        for ds, m in sets.items()
+    ] + [
+        {"scorer": signal, "rule": "alone", "part": "cross_validated_on_tuning_rows", "dataset": ds, **m}
+        for signal, sets in alone.items()
+        for ds, m in sets.items()
+    ]
+
+
 def _serve(report: dict) -> str:
     if "model" not in report:
         return "lexical"

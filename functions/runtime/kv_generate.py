@@ -16,7 +16,7 @@ from typing import Protocol
 import numpy as np
 import onnxruntime as ort
 
-from functions.runtime.bundle import OUTPUT_EXTRA_IDS
+from functions.runtime.bundle import LOGITS_POSITIONS, OUTPUT_EXTRA_IDS
 from functions.runtime.kv_cache import SharedKVCache
 from functions.runtime.sampling import GREEDY, SamplingParams, next_token
 
@@ -89,12 +89,22 @@ class KVCacheDecoder:
         shape = (batch, self.kv_heads, 0, self.head_dim)
         return {name: np.zeros(shape, self.dtype) for name in self.past_names}
 
-    def step(self, ids: np.ndarray, total_len: int, past: dict[str, np.ndarray], prompts: Sequence[Sequence[int]] = ()):
+    def step(
+        self,
+        ids: np.ndarray,
+        total_len: int,
+        past: dict[str, np.ndarray],
+        prompts: Sequence[Sequence[int]] = (),
+        positions: int = 1,
+    ):
         """One forward pass of unpadded rows (a prefill, or a step outside the batched loop);
         returns (logits, next past). ``prompts``: each row's whole prompt, whose tokens a short
-        head may also write (default: the ids fed)."""
+        head may also write (default: the ids fed); ``positions``: how many last positions get
+        logits (a graph's ``logits_positions``; 1, the graph's default, is not fed)."""
         feed = {"input_ids": ids, "attention_mask": np.ones((ids.shape[0], total_len), np.int64), **past}
         feed |= self.extra_ids(prompts or ids.tolist())
+        if positions != 1:
+            feed[LOGITS_POSITIONS] = np.asarray([positions], np.int64)
         out = self.session.run(["logits", *self.present_names], feed)
         return out[0], dict(zip(self.past_names, out[1:], strict=True))
 
@@ -112,13 +122,16 @@ class KVCacheDecoder:
             caches.append(cache)
         return np.stack(last), self.decode_cache(caches, capacity, prompts)
 
-    def prefill(self, prompt: Sequence[int]):
+    def prefill(self, prompt: Sequence[int], positions: int = 1, vocab_of: Sequence[int] | None = None):
         """One prompt's forward pass, continuing from the prefix cache when the prompt starts with
-        the prefix (GroupQueryAttention takes a multi-token step after a past at batch 1)."""
+        the prefix (GroupQueryAttention takes a multi-token step after a past at batch 1).
+        ``positions``: logits for that many last positions; ``vocab_of``: the prompt whose tokens a
+        short head may write (default ``prompt``)."""
         n = len(self.prefix)
+        vocab = [vocab_of if vocab_of is not None else prompt]
         if not n or len(prompt) <= n or list(prompt[:n]) != self.prefix:
-            return self.step(np.asarray([prompt], np.int64), len(prompt), self.empty_cache(1), [prompt])
-        return self.step(np.asarray([prompt[n:]], np.int64), len(prompt), self.prefix_cache(), [prompt])
+            return self.step(np.asarray([prompt], np.int64), len(prompt), self.empty_cache(1), vocab, positions)
+        return self.step(np.asarray([prompt[n:]], np.int64), len(prompt), self.prefix_cache(), vocab, positions)
 
     def prefix_cache(self) -> dict[str, np.ndarray]:
         """The prefix's keys and values, computed on first use (the warm pool asks at load, so a

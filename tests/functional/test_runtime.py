@@ -95,7 +95,10 @@ def test_the_prompt_is_prefilled_once_and_each_step_feeds_one_token(tiny_export,
     summarize = Summarizer(load_model(tiny_export[0] / "student"))
     decoder, widths = summarize.decoder, []
     prefill, decode = decoder.step, SharedKVCache.step
-    step = lambda ids, n, past, prompts=(): (widths.append(ids.shape[1]), prefill(ids, n, past, prompts))[1]  # noqa: E731
+    step = lambda ids, n, past, prompts=(), positions=1: (  # noqa: E731
+        widths.append(ids.shape[1]),
+        prefill(ids, n, past, prompts, positions),
+    )[1]
     monkeypatch.setattr(decoder, "step", step)
     monkeypatch.setattr(SharedKVCache, "step", lambda self, ids: (widths.append(ids.shape[1]), decode(self, ids))[1])
     prompt, prefix = summarize.model.encode_prompt(ARTICLE), len(decoder.prefix)

@@ -38,6 +38,6 @@ def scripted_decoder(model: Model, names: list[str]) -> KVCacheDecoder:
     dec = KVCacheDecoder.__new__(KVCacheDecoder)
     dec.past_names, dec.prefix = names, []
     dec.empty_cache = lambda n: {name: np.zeros((n, 1, 0, 1), np.int64) for name in names}
-    dec.step = lambda ids, total_len, past, prompts=(): model(ids, past)
+    dec.step = lambda ids, total_len, past, prompts=(), positions=1: model(ids, past)
     dec.decode_cache = lambda rows, capacity, prompts: ScriptedCache(model, rows)
     return dec

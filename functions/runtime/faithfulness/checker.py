@@ -1,7 +1,7 @@
 """The one faithfulness check: each summary sentence's support in [0, 1], and the summary's verdict.
 
-Every sentence gets the same signals (``SIGNALS``: lexical, relational, wholeness and, when the
-bundle's graph can score them, the model's evidence); a logistic regression fitted on people's
+Every sentence gets the same signals (``LEXICAL``: lexical and relational; the wholeness rule; and,
+when the served scorer reads them, the model's evidence, ``MODEL``); a logistic regression fitted on people's
 factuality judgments (FRANK, by ``newsburst judge --fit``; ``weights.json`` keeps the
 coefficients with their provenance) turns them into the probability that the sentence is
 faithful. A summary is as supported as its weakest sentence, and it fails when a sentence falls
@@ -30,19 +30,13 @@ from functions.runtime.guard import Claim
 from functions.runtime.prompt import Format
 
 WEIGHTS = Path(__file__).with_name("weights.json")
+# each signal is higher when the sentence is less supported
 LEXICAL = ("novel_words", "uncovered", "novel_bigrams", "novel_trigrams", "unsupported_claims", "claims_apart")
 MODEL = ("low_pmi", "unlikely", "unlikely_end")
-SIGNALS = LEXICAL + MODEL  # each higher when the sentence is less supported
 # Each format has its own regression. A brief is one abstractive sentence: new word pairs and
 # sequences are its nature (alone they do not separate faithful XSum briefs: balanced accuracy
 # 0.52 / 0.47, docs/benchmarks.md), so only its content words are weighed.
 FORMAT_LEXICAL: dict[str, tuple[str, ...]] = {"highlights": LEXICAL, "brief": ("novel_words", "uncovered")}
-
-
-def features_for(scorer: str, fmt: Format) -> tuple[str, ...]:
-    return FORMAT_LEXICAL[fmt] + (MODEL if scorer == "model" else ())
-
-
 MAX_SOURCE_CHARS = 400  # the article passage quoted for a sentence
 REASON_LOGIT = 0.5  # a signal is named as a reason when it moves the sentence's logit by this much
 # What each signal says against a sentence, for an editor (shares shown as %, the model's in nats)
@@ -56,6 +50,10 @@ READABLE = {
     "unlikely": "unlikely given the article",
     "unlikely_end": "an unlikely ending",
 }
+
+
+def features_for(scorer: str, fmt: Format) -> tuple[str, ...]:
+    return FORMAT_LEXICAL[fmt] + (MODEL if scorer == "model" else ())
 
 
 @dataclass(frozen=True)

@@ -53,18 +53,8 @@ def _teacher_forced(model: LocalModel, prompt: Sequence[int], target: Sequence[i
     """log p(target[i] | prompt, target[:i]) for every i, in one prefill. ``vocab_of``: the prompt
     whose tokens a short head may also write, the same for both passes so that both score the
     same vocabulary (a name only the article has is then not -inf without it)."""
-    decoder = model.decoder
     ids = [*prompt, *target[:-1]]  # the last len(target) positions predict target[0], target[1], ...
-    n = len(decoder.prefix)
-    past, fed = (decoder.prefix_cache(), ids[n:]) if n and ids[:n] == decoder.prefix else (decoder.empty_cache(1), ids)
-    feed = {
-        "input_ids": np.asarray([fed], np.int64),
-        "attention_mask": np.ones((1, len(ids)), np.int64),
-        LOGITS_POSITIONS: np.asarray([len(target)], np.int64),
-        **past,
-        **decoder.extra_ids([vocab_of]),
-    }
-    logits = model.session.run(["logits"], feed)[0][0].astype(np.float32)  # [len(target), vocab]
+    logits = model.decoder.prefill(ids, len(target), vocab_of)[0][0].astype(np.float32)  # [len(target), vocab]
     peak = logits.max(axis=-1, keepdims=True)
     logz = peak[:, 0] + np.log(np.exp(logits - peak).sum(axis=-1))
     return np.maximum(logits[np.arange(len(target)), list(target)] - logz, LOGPROB_FLOOR)

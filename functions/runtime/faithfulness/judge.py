@@ -1,6 +1,6 @@
 """Judge one summary against its article: the guard's claims, the model's evidence when a model is
-given, and the checker's verdict, in one report. The runtime's summaries, ``newsburst judge``, the
-eval and story reuse all come through here."""
+given, and the checker's verdict, in one report. The runtime's summaries (the Lambda's and the GPU
+endpoint's), ``newsburst judge`` and the eval all come through here."""
 
 from __future__ import annotations
 
